@@ -1,0 +1,117 @@
+//! The command line, in the Prometheus exporter convention (`--web.listen-address`
+//! and friends), and `--check-config`'s report.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::collector::COLLECTORS;
+use crate::config::{FlagValues, Settings, DEFAULT_LISTEN_ADDRESS, ENV_VARS};
+use crate::duration::PromDuration;
+
+fn after_help() -> String {
+    let mut s = String::from("Environment variables (flags win over them):\n");
+    for (k, v) in ENV_VARS {
+        let _ = writeln!(s, "  {k:<26} {v}");
+    }
+    s.push_str(
+        "  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGCONNECT_TIMEOUT\n\
+         \x20                            libpq's own, for whatever a connection string leaves out\n\n\
+         Documentation: docs/configuration.md and docs/metrics.md",
+    );
+    s
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pg_migration_exporter",
+    version,
+    about = "Prometheus exporter that watches PostgreSQL through schema migrations: who blocks whom, \
+             what DDL runs, and the signals that decide a rollback.",
+    after_help = after_help()
+)]
+pub struct Flags {
+    /// Address to listen on for HTTP requests (host:port; :port for all interfaces; port 0 picks one).
+    #[arg(long = "web.listen-address", value_name = "ADDRESS", help_heading = "Web")]
+    #[arg(long_help = format!("Address to listen on for HTTP requests [default: {DEFAULT_LISTEN_ADDRESS}]"))]
+    pub web_listen_address: Option<String>,
+
+    /// Path under which metrics are served [default: /metrics].
+    #[arg(long = "web.telemetry-path", value_name = "PATH", help_heading = "Web")]
+    pub web_telemetry_path: Option<String>,
+
+    /// YAML config file: targets, session safety settings, collectors.
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Log level [default: info].
+    #[arg(long = "log.level", value_name = "LEVEL", value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: Option<String>,
+
+    /// Log format [default: logfmt].
+    #[arg(long = "log.format", value_name = "FORMAT", value_parser = ["logfmt", "json"])]
+    pub log_format: Option<String>,
+
+    /// Validate flags, environment and config file, print what would run, and exit
+    /// (non-zero on a problem). Does not connect to any database.
+    #[arg(long = "check-config")]
+    pub check_config: bool,
+}
+
+impl Flags {
+    pub fn values(&self) -> FlagValues {
+        FlagValues {
+            listen_address: self.web_listen_address.clone(),
+            telemetry_path: self.web_telemetry_path.clone(),
+            config_file: self.config_file.clone(),
+            log_level: self.log_level.clone(),
+            log_format: self.log_format.clone(),
+        }
+    }
+}
+
+/// What `--check-config` prints: the effective settings, passwords redacted.
+pub fn describe(s: &Settings) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "config OK");
+    let _ = writeln!(
+        o,
+        "config file: {}",
+        s.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into())
+    );
+    let _ = writeln!(o, "listen address: {}", s.listen_address);
+    let _ = writeln!(o, "telemetry path: {}", s.telemetry_path);
+    let _ = writeln!(o, "log: level={} format={:?}", s.log_level, s.log_format);
+    let ss = &s.session;
+    let _ = writeln!(
+        o,
+        "session: application_name={} statement_timeout={} lock_timeout={} idle_in_transaction_session_timeout={} connect_timeout={}",
+        ss.application_name,
+        PromDuration(ss.statement_timeout),
+        PromDuration(ss.lock_timeout),
+        PromDuration(ss.idle_in_transaction_session_timeout),
+        PromDuration(ss.connect_timeout),
+    );
+    let _ = writeln!(o, "targets ({}):", s.targets.len());
+    for t in &s.targets {
+        let _ = writeln!(o, "  {}: {}", t.name, t.conninfo);
+    }
+    let _ = writeln!(o, "collectors:");
+    for spec in COLLECTORS {
+        let sch = (spec.schedule)(s);
+        if sch.enabled {
+            let _ = writeln!(
+                o,
+                "  {}: every {} (timeout {}), {:?} lane",
+                spec.name,
+                PromDuration(sch.interval),
+                PromDuration(sch.timeout),
+                spec.lane
+            );
+        } else {
+            let _ = writeln!(o, "  {}: disabled", spec.name);
+        }
+    }
+    o
+}

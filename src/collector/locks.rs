@@ -1,0 +1,520 @@
+//! Collector `locks`: who is blocked, by whom, for how long, and which
+//! relations have a lock queue.
+//!
+//! Reads `pg_locks` once per poll (only ungranted locks and granted
+//! AccessExclusiveLocks on relations), joins `pg_stat_activity`,
+//! `pg_database`, `pg_class` and `pg_namespace` for names, and calls
+//! `pg_blocking_pids()` only for the backends that are waiting on a lock.
+//! A second, small query reads the blocking roots' sessions when there are
+//! any. PostgreSQL 13+; `pg_locks.waitstart` is used on 14+. Needs
+//! `pg_monitor` to see other users' sessions.
+//!
+//! Wait start: on 14+, `pg_locks.waitstart`; it is NULL for the first
+//! `deadlock_timeout` of a wait, when the poll's own time is taken (the
+//! earliest value seen for a wait is kept). On 13, the blocked statement's
+//! `query_start` (an overestimate when the statement ran before it blocked).
+//!
+//! `pgmig_lock_wait_seconds` observes a wait when a later poll no longer sees
+//! it (the backend got its lock, gave up, or ended): the value is from the
+//! wait's start to that poll, so it is accurate to one poll interval. Waits
+//! shorter than a poll interval may go unseen. When a poll fails, the waits
+//! in progress are forgotten rather than observed with a made-up end.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `pgmig_blocked_backends` | gauge | target |
+//! | `pgmig_blocked_backend_wait_seconds` | gauge | target, pid, blocking_root_pid, datname, usename, application_name, locktype, mode, relation |
+//! | `pgmig_blocked_backend_chain_depth` | gauge | target, pid, blocking_root_pid |
+//! | `pgmig_blocking_root_blocked_backends` | gauge | target, pid, datname, usename, application_name, state |
+//! | `pgmig_blocking_root_transaction_seconds` | gauge | target, pid |
+//! | `pgmig_lock_queue_length` | gauge | target, datname, relation |
+//! | `pgmig_lock_access_exclusive` | gauge | target, datname, relation, status (held, waiting) |
+//! | `pgmig_lock_oldest_wait_seconds` | gauge | target |
+//! | `pgmig_lock_wait_seconds` | histogram | target |
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Spec};
+
+pub const NAME: &str = "locks";
+
+pub const SPEC: Spec = Spec {
+    name: NAME,
+    lane: Lane::Fast,
+    schedule: |s| s.collectors.locks.schedule,
+    build: |s| {
+        Box::new(Locks {
+            max_blocked: s.collectors.locks.max_blocked_series,
+            max_relations: s.collectors.locks.max_relations,
+            waits: HashMap::new(),
+        })
+    },
+};
+
+fn locks_sql(server_version_num: i32) -> String {
+    let (waitstart_col, start_expr) = if server_version_num >= 140000 {
+        ("waitstart", "coalesce(l.waitstart, now())")
+    } else {
+        ("NULL::timestamptz AS waitstart", "coalesce(a.query_start, now())")
+    };
+    format!(
+        "WITH l AS (\
+           SELECT locktype, database, relation, pid, mode, granted, {waitstart_col} \
+           FROM pg_catalog.pg_locks \
+           WHERE (pid IS NULL OR pid <> ALL($1)) \
+             AND (NOT granted OR (locktype = 'relation' AND mode = 'AccessExclusiveLock'))) \
+         SELECT coalesce(l.pid, 0) AS pid, l.granted, l.locktype, l.mode, \
+                coalesce(d.datname, '') AS lock_datname, \
+                CASE WHEN l.relation IS NULL THEN '' \
+                     WHEN c.oid IS NOT NULL THEN n.nspname || '.' || c.relname \
+                     ELSE 'oid:' || l.relation::text END AS relation, \
+                coalesce(a.datname, '') AS datname, coalesce(a.usename, '') AS usename, \
+                coalesce(a.application_name, '') AS application_name, \
+                extract(epoch FROM {start_expr})::float8 AS wait_start, \
+                extract(epoch FROM now())::float8 AS now, \
+                CASE WHEN NOT l.granted THEN pg_catalog.pg_blocking_pids(l.pid) END AS blockers \
+         FROM l \
+         LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
+         LEFT JOIN pg_catalog.pg_database d ON d.oid = l.database \
+         LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation \
+              AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) \
+         LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    )
+}
+
+const ROOTS_SQL: &str = "\
+SELECT pid, coalesce(datname, '') AS datname, coalesce(usename, '') AS usename, \
+       coalesce(application_name, '') AS application_name, coalesce(state, '') AS state, \
+       coalesce(extract(epoch FROM now() - xact_start), 0)::float8 AS xact_seconds \
+FROM pg_catalog.pg_stat_activity WHERE pid = ANY($1)";
+
+/// One row of the locks query.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LockRow {
+    /// 0 for a prepared transaction.
+    pub pid: i32,
+    pub granted: bool,
+    pub locktype: String,
+    pub mode: String,
+    pub lock_datname: String,
+    pub relation: String,
+    pub datname: String,
+    pub usename: String,
+    pub application_name: String,
+    pub wait_start: f64,
+    pub now: f64,
+    pub blockers: Option<Vec<i32>>,
+}
+
+/// A backend waiting on a lock, with its place in the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Blocked {
+    pub row: LockRow,
+    pub root: i32,
+    pub depth: usize,
+    pub wait_seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RelationQueue {
+    pub waiting: usize,
+    pub ael_held: bool,
+    pub ael_waiting: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Analysis {
+    pub blocked: Vec<Blocked>,
+    /// Root pid -> number of backends it blocks, directly or through others.
+    pub roots: BTreeMap<i32, usize>,
+    /// (database, relation) -> queue.
+    pub relations: BTreeMap<(String, String), RelationQueue>,
+    pub now: f64,
+}
+
+/// Works out chains, roots and queues from the rows of one poll.
+pub fn analyse(rows: &[LockRow]) -> Analysis {
+    let waiting: HashMap<i32, &LockRow> = rows.iter().filter(|r| !r.granted).map(|r| (r.pid, r)).collect();
+    let mut a = Analysis {
+        now: rows.first().map(|r| r.now).unwrap_or(0.0),
+        ..Default::default()
+    };
+    let mut memo: HashMap<i32, (usize, i32)> = HashMap::new();
+    for r in rows.iter().filter(|r| !r.granted) {
+        let (depth, root) = chain(r.pid, &waiting, &mut memo, &mut HashSet::new());
+        a.blocked.push(Blocked {
+            row: r.clone(),
+            root,
+            depth,
+            wait_seconds: (r.now - r.wait_start).max(0.0),
+        });
+    }
+    // Every root counts every backend it blocks, directly or through a chain.
+    for b in &a.blocked {
+        let mut roots = BTreeSet::new();
+        collect_roots(b.row.pid, &waiting, &mut roots, &mut HashSet::new());
+        for root in roots {
+            *a.roots.entry(root).or_default() += 1;
+        }
+    }
+    for r in rows.iter().filter(|r| r.locktype == "relation") {
+        let q = a.relations.entry((r.lock_datname.clone(), r.relation.clone())).or_default();
+        if !r.granted {
+            q.waiting += 1;
+        }
+        if r.mode == "AccessExclusiveLock" {
+            if r.granted {
+                q.ael_held = true;
+            } else {
+                q.ael_waiting = true;
+            }
+        }
+    }
+    a.blocked.sort_by(|x, y| y.wait_seconds.total_cmp(&x.wait_seconds).then(x.row.pid.cmp(&y.row.pid)));
+    a
+}
+
+/// (longest chain length to a backend that is not waiting, that backend's pid).
+/// Among several roots the smallest pid is named; a cycle (a deadlock not yet
+/// detected) is its own root, named by its smallest pid.
+fn chain(
+    pid: i32,
+    waiting: &HashMap<i32, &LockRow>,
+    memo: &mut HashMap<i32, (usize, i32)>,
+    on_path: &mut HashSet<i32>,
+) -> (usize, i32) {
+    if let Some(v) = memo.get(&pid) {
+        return *v;
+    }
+    let Some(row) = waiting.get(&pid) else {
+        return (0, pid);
+    };
+    if !on_path.insert(pid) {
+        let cycle_root = on_path.iter().copied().min().unwrap_or(pid);
+        return (0, cycle_root);
+    }
+    let mut best: Option<(usize, i32)> = None;
+    for &b in row.blockers.as_deref().unwrap_or(&[]) {
+        let (d, root) = chain(b, waiting, memo, on_path);
+        let cand = (d + 1, root);
+        best = Some(match best {
+            None => cand,
+            Some(cur) => (cur.0.max(cand.0), cur.1.min(cand.1)),
+        });
+    }
+    on_path.remove(&pid);
+    // Waiting with no blocker reported: the lock was just released.
+    let v = best.unwrap_or((0, pid));
+    memo.insert(pid, v);
+    v
+}
+
+fn collect_roots(pid: i32, waiting: &HashMap<i32, &LockRow>, roots: &mut BTreeSet<i32>, seen: &mut HashSet<i32>) {
+    if !seen.insert(pid) {
+        return;
+    }
+    let Some(row) = waiting.get(&pid) else {
+        roots.insert(pid);
+        return;
+    };
+    for &b in row.blockers.as_deref().unwrap_or(&[]) {
+        collect_roots(b, waiting, roots, seen);
+    }
+}
+
+/// A wait being followed across polls, for the histogram.
+#[derive(Debug, Clone, PartialEq)]
+struct Wait {
+    key: String,
+    start: f64,
+}
+
+/// Updates the waits followed across polls and returns the durations of the
+/// waits that ended since the last poll.
+fn track_waits(state: &mut HashMap<i32, Wait>, blocked: &[Blocked], now: f64) -> Vec<f64> {
+    let mut ended = Vec::new();
+    let mut current: HashMap<i32, Wait> = HashMap::with_capacity(blocked.len());
+    for b in blocked {
+        let key = format!("{}/{}/{}/{}", b.row.locktype, b.row.lock_datname, b.row.relation, b.row.mode);
+        let start = match state.get(&b.row.pid) {
+            Some(w) if w.key == key => w.start.min(b.row.wait_start),
+            Some(w) => {
+                ended.push((now - w.start).max(0.0));
+                b.row.wait_start
+            }
+            None => b.row.wait_start,
+        };
+        current.insert(b.row.pid, Wait { key, start });
+    }
+    for (pid, w) in state.iter() {
+        if !current.contains_key(pid) {
+            ended.push((now - w.start).max(0.0));
+        }
+    }
+    *state = current;
+    ended
+}
+
+struct Locks {
+    max_blocked: usize,
+    max_relations: usize,
+    waits: HashMap<i32, Wait>,
+}
+
+#[derive(Debug, Clone)]
+struct RootInfo {
+    datname: String,
+    usename: String,
+    application_name: String,
+    state: String,
+    xact_seconds: f64,
+}
+
+impl Collector for Locks {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn reset(&mut self) {
+        self.waits.clear();
+    }
+
+    fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
+        Box::pin(async move {
+            let q = |e| CollectError::query(NAME, e);
+            let rows = ctx.client.query(&locks_sql(ctx.server_version_num), &[&ctx.own_pids]).await.map_err(q)?;
+            let mut lock_rows = Vec::with_capacity(rows.len());
+            for r in &rows {
+                lock_rows.push(LockRow {
+                    pid: col(NAME, r, "pid")?,
+                    granted: col(NAME, r, "granted")?,
+                    locktype: col(NAME, r, "locktype")?,
+                    mode: col(NAME, r, "mode")?,
+                    lock_datname: col(NAME, r, "lock_datname")?,
+                    relation: col(NAME, r, "relation")?,
+                    datname: col(NAME, r, "datname")?,
+                    usename: col(NAME, r, "usename")?,
+                    application_name: col(NAME, r, "application_name")?,
+                    wait_start: col(NAME, r, "wait_start")?,
+                    now: col(NAME, r, "now")?,
+                    blockers: col(NAME, r, "blockers")?,
+                });
+            }
+            let analysis = analyse(&lock_rows);
+            let mut roots = HashMap::new();
+            if !analysis.roots.is_empty() {
+                let pids: Vec<i32> = analysis.roots.keys().copied().collect();
+                for r in ctx.client.query(ROOTS_SQL, &[&pids]).await.map_err(q)? {
+                    roots.insert(
+                        col::<i32>(NAME, &r, "pid")?,
+                        RootInfo {
+                            datname: col(NAME, &r, "datname")?,
+                            usename: col(NAME, &r, "usename")?,
+                            application_name: col(NAME, &r, "application_name")?,
+                            state: col(NAME, &r, "state")?,
+                            xact_seconds: col(NAME, &r, "xact_seconds")?,
+                        },
+                    );
+                }
+            }
+            let now = if lock_rows.is_empty() {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0)
+            } else {
+                analysis.now
+            };
+            let hist = ctx.metrics.lock_wait.with_label_values(&[ctx.target]);
+            for d in track_waits(&mut self.waits, &analysis.blocked, now) {
+                hist.observe(d);
+            }
+            Ok(self.build(ctx, &analysis, &roots))
+        })
+    }
+}
+
+impl Locks {
+    fn build(&self, ctx: &Ctx<'_>, a: &Analysis, roots: &HashMap<i32, RootInfo>) -> Output {
+        let mut out = Output::default();
+        let mut f = ctx.gauge("pgmig_blocked_backends", "Backends waiting for a heavyweight lock, from pg_locks (the exporter's own excluded).");
+        f.add(&[], a.blocked.len() as f64);
+        out.push(f);
+
+        let mut oldest = ctx.gauge("pgmig_lock_oldest_wait_seconds", "The longest current lock wait in seconds, from pg_locks.waitstart (14+) or query_start (13); 0 when nobody waits.");
+        oldest.add(&[], a.blocked.first().map(|b| b.wait_seconds).unwrap_or(0.0));
+        out.push(oldest);
+
+        let mut wait = ctx.gauge(
+            "pgmig_blocked_backend_wait_seconds",
+            "How long each blocked backend has waited for its lock, with the head of its blocking chain, from pg_locks and pg_blocking_pids().",
+        );
+        let mut depth = ctx.gauge(
+            "pgmig_blocked_backend_chain_depth",
+            "Number of backends between a blocked backend and its blocking root, itself included (1 = blocked directly by the root), from pg_blocking_pids().",
+        );
+        for b in a.blocked.iter().take(self.max_blocked) {
+            let pid = b.row.pid.to_string();
+            let root = b.root.to_string();
+            wait.add(
+                &[
+                    ("pid", &pid),
+                    ("blocking_root_pid", &root),
+                    ("datname", &b.row.datname),
+                    ("usename", &b.row.usename),
+                    ("application_name", &b.row.application_name),
+                    ("locktype", &b.row.locktype),
+                    ("mode", &b.row.mode),
+                    ("relation", &b.row.relation),
+                ],
+                b.wait_seconds,
+            );
+            depth.add(&[("pid", &pid), ("blocking_root_pid", &root)], b.depth as f64);
+        }
+        out.dropped += a.blocked.len().saturating_sub(self.max_blocked) * 2;
+        out.push(wait);
+        out.push(depth);
+
+        let mut rb = ctx.gauge(
+            "pgmig_blocking_root_blocked_backends",
+            "Backends blocked, directly or through a chain, by each blocking root (a backend that blocks others and waits for no lock itself), from pg_blocking_pids().",
+        );
+        let mut rt = ctx.gauge(
+            "pgmig_blocking_root_transaction_seconds",
+            "Age of each blocking root's transaction (now() - xact_start), from pg_stat_activity; 0 for a prepared transaction or a session already gone.",
+        );
+        for (pid, n) in &a.roots {
+            let p = pid.to_string();
+            let info = roots.get(pid);
+            let state = match (pid, info) {
+                (0, _) => "prepared transaction",
+                (_, Some(i)) => i.state.as_str(),
+                (_, None) => "gone",
+            };
+            rb.add(
+                &[
+                    ("pid", &p),
+                    ("datname", info.map(|i| i.datname.as_str()).unwrap_or("")),
+                    ("usename", info.map(|i| i.usename.as_str()).unwrap_or("")),
+                    ("application_name", info.map(|i| i.application_name.as_str()).unwrap_or("")),
+                    ("state", state),
+                ],
+                *n as f64,
+            );
+            rt.add(&[("pid", &p)], info.map(|i| i.xact_seconds).unwrap_or(0.0));
+        }
+        out.push(rb);
+        out.push(rt);
+
+        let mut rels: Vec<(&(String, String), &RelationQueue)> = a.relations.iter().filter(|(_, q)| q.waiting > 0 || q.ael_held || q.ael_waiting).collect();
+        rels.sort_by(|x, y| y.1.waiting.cmp(&x.1.waiting).then(x.0.cmp(y.0)));
+        out.dropped += rels.len().saturating_sub(self.max_relations) * 3;
+        let mut ql = ctx.gauge(
+            "pgmig_lock_queue_length",
+            "Lock requests waiting on each relation that has a queue or an AccessExclusiveLock, from pg_locks.",
+        );
+        let mut ael = ctx.gauge(
+            "pgmig_lock_access_exclusive",
+            "1 when an AccessExclusiveLock on the relation is held (status=held) or waited for (status=waiting), from pg_locks.",
+        );
+        for ((db, rel), q) in rels.into_iter().take(self.max_relations) {
+            ql.add(&[("datname", db), ("relation", rel)], q.waiting as f64);
+            ael.add(&[("datname", db), ("relation", rel), ("status", "held")], if q.ael_held { 1.0 } else { 0.0 });
+            ael.add(&[("datname", db), ("relation", rel), ("status", "waiting")], if q.ael_waiting { 1.0 } else { 0.0 });
+        }
+        out.push(ql);
+        out.push(ael);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(pid: i32, granted: bool, mode: &str, blockers: Option<Vec<i32>>, wait_start: f64) -> LockRow {
+        LockRow {
+            pid,
+            granted,
+            locktype: "relation".into(),
+            mode: mode.into(),
+            lock_datname: "app".into(),
+            relation: "public.orders".into(),
+            wait_start,
+            now: 100.0,
+            blockers,
+            ..Default::default()
+        }
+    }
+
+    /// Holder 10 has ACCESS EXCLUSIVE; 11 wants ACCESS EXCLUSIVE behind it;
+    /// 12 and 13 want ACCESS SHARE behind both (PostgreSQL reports both the
+    /// holder and the queued requester as their blockers).
+    fn chain_rows() -> Vec<LockRow> {
+        vec![
+            row(10, true, "AccessExclusiveLock", None, 100.0),
+            row(11, false, "AccessExclusiveLock", Some(vec![10]), 90.0),
+            row(12, false, "AccessShareLock", Some(vec![10, 11]), 95.0),
+            row(13, false, "AccessShareLock", Some(vec![11, 10]), 97.0),
+        ]
+    }
+
+    #[test]
+    fn chain_behind_access_exclusive_has_one_root_and_depths() {
+        let a = analyse(&chain_rows());
+        assert_eq!(a.blocked.len(), 3);
+        assert!(a.blocked.iter().all(|b| b.root == 10));
+        let depth: HashMap<i32, usize> = a.blocked.iter().map(|b| (b.row.pid, b.depth)).collect();
+        assert_eq!(depth[&11], 1);
+        assert_eq!(depth[&12], 2);
+        assert_eq!(depth[&13], 2);
+        assert_eq!(a.roots.get(&10), Some(&3));
+        let q = &a.relations[&("app".to_string(), "public.orders".to_string())];
+        assert_eq!(q, &RelationQueue { waiting: 3, ael_held: true, ael_waiting: true });
+        // Longest wait first.
+        assert_eq!(a.blocked[0].row.pid, 11);
+        assert_eq!(a.blocked[0].wait_seconds, 10.0);
+    }
+
+    #[test]
+    fn a_deadlock_cycle_does_not_loop_and_names_its_smallest_pid() {
+        let rows = vec![
+            row(21, false, "ShareLock", Some(vec![22]), 99.0),
+            row(22, false, "ShareLock", Some(vec![21]), 99.0),
+        ];
+        let a = analyse(&rows);
+        assert_eq!(a.blocked.len(), 2);
+        assert!(a.blocked.iter().all(|b| b.root == 21), "{:?}", a.blocked);
+    }
+
+    #[test]
+    fn wait_histogram_observes_when_a_wait_ends_not_before() {
+        let mut state = HashMap::new();
+        let a = analyse(&chain_rows());
+        assert!(track_waits(&mut state, &a.blocked, 100.0).is_empty());
+        // Next poll: same waits, later.
+        let mut later = chain_rows();
+        for r in &mut later {
+            r.now = 101.0;
+        }
+        let a = analyse(&later);
+        assert!(track_waits(&mut state, &a.blocked, 101.0).is_empty());
+        // The holder committed: nobody waits any more.
+        let mut ended = track_waits(&mut state, &[], 102.0);
+        ended.sort_by(f64::total_cmp);
+        assert_eq!(ended, vec![5.0, 7.0, 12.0]);
+        assert!(state.is_empty());
+    }
+
+    #[test]
+    fn a_pid_waiting_on_another_lock_ends_its_first_wait() {
+        let mut state = HashMap::new();
+        let a = analyse(&[row(10, true, "AccessExclusiveLock", None, 0.0), row(11, false, "AccessShareLock", Some(vec![10]), 90.0)]);
+        track_waits(&mut state, &a.blocked, 100.0);
+        let mut other = row(11, false, "RowExclusiveLock", Some(vec![10]), 105.0);
+        other.now = 106.0;
+        let a = analyse(&[row(10, true, "AccessExclusiveLock", None, 0.0), other]);
+        assert_eq!(track_waits(&mut state, &a.blocked, 106.0), vec![16.0]);
+        assert_eq!(state[&11].start, 105.0);
+    }
+}

@@ -1,0 +1,128 @@
+//! The collector interface and the one table that registers every collector.
+//!
+//! A collector runs its queries on a session it is lent, and returns the
+//! metric families of one snapshot. It never touches the HTTP side; the
+//! poller stores what it returns, or removes the old snapshot when it fails.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use prometheus::proto::MetricFamily;
+use tokio_postgres::Client;
+
+use crate::config::{Schedule, Settings};
+use crate::exposition::Family;
+use crate::selfmetrics::SelfMetrics;
+
+pub mod activity;
+pub mod locks;
+
+/// Which of a target's sessions a collector runs on. Fast collectors (locks,
+/// activity: every second) get a session of their own so that a slow catalog
+/// query never delays the answer to "who is blocked".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lane {
+    Fast,
+    Slow,
+}
+
+/// What a collector may use during one run.
+pub struct Ctx<'a> {
+    pub client: &'a Client,
+    pub target: &'a str,
+    pub server_version_num: i32,
+    /// Backend pids of the exporter's own sessions on this target, excluded
+    /// from everything the collectors report.
+    pub own_pids: &'a [i32],
+    pub metrics: &'a SelfMetrics,
+}
+
+impl Ctx<'_> {
+    pub fn gauge(&self, name: &str, help: &str) -> Family {
+        Family::gauge(name, help, &[("target", self.target)])
+    }
+}
+
+/// The result of one successful run.
+#[derive(Default)]
+pub struct Output {
+    pub families: Vec<MetricFamily>,
+    /// Series left out by the collector's cardinality limits.
+    pub dropped: usize,
+}
+
+impl Output {
+    pub fn push(&mut self, f: Family) {
+        self.families.push(f.finish());
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("collector {collector}: query failed: {message}")]
+    Query {
+        collector: &'static str,
+        message: String,
+        /// The connection is gone: the poller reconnects.
+        connection_lost: bool,
+    },
+    #[error("collector {collector}: column {column:?}: {message}")]
+    Column {
+        collector: &'static str,
+        column: String,
+        message: String,
+    },
+}
+
+impl CollectError {
+    pub fn query(collector: &'static str, e: tokio_postgres::Error) -> CollectError {
+        CollectError::Query {
+            collector,
+            connection_lost: e.is_closed(),
+            message: crate::db::error_text(&e),
+        }
+    }
+
+    pub fn connection_lost(&self) -> bool {
+        matches!(self, CollectError::Query { connection_lost: true, .. })
+    }
+}
+
+/// Reads a column, naming the collector and the column when it is missing or
+/// of the wrong type.
+pub fn col<'r, T: tokio_postgres::types::FromSql<'r>>(
+    collector: &'static str,
+    row: &'r tokio_postgres::Row,
+    column: &str,
+) -> Result<T, CollectError> {
+    row.try_get::<_, T>(column).map_err(|e| CollectError::Column {
+        collector,
+        column: column.to_string(),
+        message: crate::db::error_text(&e),
+    })
+}
+
+pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<Output, CollectError>> + Send + 'a>>;
+
+pub trait Collector: Send {
+    fn name(&self) -> &'static str;
+    /// The oldest server_version_num the collector supports.
+    fn min_server_version(&self) -> i32 {
+        130000
+    }
+    fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a>;
+    /// Called when a run failed or the session was lost: state kept between
+    /// runs (such as lock waits in progress) is no longer trustworthy.
+    fn reset(&mut self) {}
+}
+
+/// One entry of the registration table.
+pub struct Spec {
+    pub name: &'static str,
+    pub lane: Lane,
+    pub schedule: fn(&Settings) -> Schedule,
+    pub build: fn(&Settings) -> Box<dyn Collector>,
+}
+
+/// Every collector the exporter has, in the order they run within a lane.
+pub const COLLECTORS: &[Spec] = &[locks::SPEC, activity::SPEC];

@@ -1,0 +1,674 @@
+//! Settings: command-line flags, `PGMIG_*` environment variables and the YAML
+//! config file, merged into one checked [`Settings`] value.
+//!
+//! Precedence, highest first: flags, environment, config file, defaults.
+//! Every problem is reported with where it came from: the file, line and key
+//! for the config file, the variable's name for the environment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::conninfo::{ConnInfo, ConnInfoError};
+use crate::duration::PromDuration;
+
+/// The default listen address. Port 9786 is not used by postgres_exporter
+/// (9187), pg_exporter (9630), sql_exporter (9399) or query-exporter (9560).
+pub const DEFAULT_LISTEN_ADDRESS: &str = "0.0.0.0:9786";
+pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
+pub const DEFAULT_APPLICATION_NAME: &str = "pg_migration_exporter";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    File {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("flag --{flag}: {message}")]
+    Flag { flag: String, message: String },
+    #[error("target {target:?}: {message}")]
+    Target { target: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Logfmt,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "logfmt" => Ok(LogFormat::Logfmt),
+            "json" => Ok(LogFormat::Json),
+            o => Err(format!("{o:?} is not logfmt or json")),
+        }
+    }
+}
+
+fn check_log_level(s: &str) -> Result<String, String> {
+    match s {
+        "debug" | "info" | "warn" | "error" => Ok(s.to_string()),
+        o => Err(format!("{o:?} is not one of debug, info, warn, error")),
+    }
+}
+
+/// Safety settings applied to every session the exporter opens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSettings {
+    pub application_name: String,
+    pub statement_timeout: Duration,
+    pub lock_timeout: Duration,
+    pub idle_in_transaction_session_timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            application_name: DEFAULT_APPLICATION_NAME.into(),
+            statement_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_millis(100),
+            idle_in_transaction_session_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What every collector has: whether it runs, how often, and how long one run may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivitySettings {
+    pub schedule: Schedule,
+    /// Opt-in: add a normalised, truncated `query` label to DDL and oldest-query series.
+    pub query_text: bool,
+    pub query_text_max_length: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocksSettings {
+    pub schedule: Schedule,
+    pub max_blocked_series: usize,
+    pub max_relations: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectorSettings {
+    pub activity: ActivitySettings,
+    pub locks: LocksSettings,
+}
+
+impl Default for CollectorSettings {
+    fn default() -> Self {
+        let fast = Schedule {
+            enabled: true,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+        };
+        CollectorSettings {
+            activity: ActivitySettings {
+                schedule: fast,
+                query_text: false,
+                query_text_max_length: 120,
+            },
+            locks: LocksSettings {
+                schedule: fast,
+                max_blocked_series: 200,
+                max_relations: 100,
+            },
+        }
+    }
+}
+
+/// One database to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetSettings {
+    pub name: String,
+    pub conninfo: ConnInfo,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen_address: String,
+    pub telemetry_path: String,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    pub config_file: Option<PathBuf>,
+    pub session: SessionSettings,
+    pub targets: Vec<TargetSettings>,
+    pub collectors: CollectorSettings,
+}
+
+/// The flags that can override the other sources (see `cli.rs`).
+#[derive(Debug, Default, Clone)]
+pub struct FlagValues {
+    pub listen_address: Option<String>,
+    pub telemetry_path: Option<String>,
+    pub config_file: Option<PathBuf>,
+    pub log_level: Option<String>,
+    pub log_format: Option<String>,
+}
+
+/// `PGMIG_*` variables, read with envy.
+#[derive(Debug, Default, Deserialize)]
+struct EnvValues {
+    database_url: Option<String>,
+    database_url_file: Option<PathBuf>,
+    target_name: Option<String>,
+    web_listen_address: Option<String>,
+    web_telemetry_path: Option<String>,
+    config_file: Option<PathBuf>,
+    log_level: Option<String>,
+    log_format: Option<String>,
+}
+
+/// The environment variables the exporter reads, for `--help` and the docs.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("PGMIG_DATABASE_URL", "connection string of a target (libpq URL or key/value)"),
+    ("PGMIG_DATABASE_URL_FILE", "file holding that connection string (for secrets)"),
+    ("PGMIG_TARGET_NAME", "name of that target in the `target` label"),
+    ("PGMIG_WEB_LISTEN_ADDRESS", "same as --web.listen-address"),
+    ("PGMIG_WEB_TELEMETRY_PATH", "same as --web.telemetry-path"),
+    ("PGMIG_CONFIG_FILE", "same as --config.file"),
+    ("PGMIG_LOG_LEVEL", "same as --log.level"),
+    ("PGMIG_LOG_FORMAT", "same as --log.format"),
+];
+
+// ---- the YAML file's shape -------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    web: FileWeb,
+    #[serde(default)]
+    log: FileLog,
+    #[serde(default)]
+    session: FileSession,
+    #[serde(default)]
+    targets: FileTargets,
+    #[serde(default)]
+    collectors: FileCollectors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWeb {
+    listen_address: Option<String>,
+    telemetry_path: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    level: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSession {
+    application_name: Option<String>,
+    statement_timeout: Option<PromDuration>,
+    lock_timeout: Option<PromDuration>,
+    idle_in_transaction_session_timeout: Option<PromDuration>,
+    connect_timeout: Option<PromDuration>,
+}
+
+/// A target as written: `dsn` or `dsn_file` (at most one of them; with
+/// neither, the libpq environment variables describe the connection).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "RawTarget")]
+struct FileTarget {
+    name: Option<String>,
+    source: DsnSource,
+}
+
+#[derive(Debug, Clone)]
+enum DsnSource {
+    Inline(String),
+    File(PathBuf),
+    Environment,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTarget {
+    name: Option<String>,
+    dsn: Option<String>,
+    dsn_file: Option<PathBuf>,
+}
+
+impl TryFrom<RawTarget> for FileTarget {
+    type Error = String;
+    fn try_from(r: RawTarget) -> Result<Self, String> {
+        let source = match (r.dsn, r.dsn_file) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "target {:?}: set only one of dsn and dsn_file",
+                    r.name.unwrap_or_default()
+                ))
+            }
+            (Some(d), None) => DsnSource::Inline(d),
+            (None, Some(f)) => DsnSource::File(f),
+            (None, None) => DsnSource::Environment,
+        };
+        if r.name.as_deref() == Some("") {
+            return Err("target name must not be empty".into());
+        }
+        Ok(FileTarget {
+            name: r.name,
+            source,
+        })
+    }
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(try_from = "Vec<FileTarget>")]
+struct FileTargets(Vec<FileTarget>);
+
+impl TryFrom<Vec<FileTarget>> for FileTargets {
+    type Error = String;
+    fn try_from(v: Vec<FileTarget>) -> Result<Self, String> {
+        let mut seen = std::collections::HashSet::new();
+        for t in &v {
+            if let Some(n) = &t.name {
+                if !seen.insert(n.clone()) {
+                    return Err(format!("targets: name {n:?} is used twice"));
+                }
+            }
+        }
+        Ok(FileTargets(v))
+    }
+}
+
+/// The schedule keys every collector section has. (Not a flattened struct:
+/// serde's flatten loses the key path in error messages.)
+struct FileSchedule {
+    enabled: Option<bool>,
+    interval: Option<PromDuration>,
+    timeout: Option<PromDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCollectors {
+    #[serde(default)]
+    activity: FileActivity,
+    #[serde(default)]
+    locks: FileLocks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileActivity {
+    enabled: Option<bool>,
+    interval: Option<PromDuration>,
+    timeout: Option<PromDuration>,
+    query_text: Option<bool>,
+    query_text_max_length: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLocks {
+    enabled: Option<bool>,
+    interval: Option<PromDuration>,
+    timeout: Option<PromDuration>,
+    max_blocked_series: Option<usize>,
+    max_relations: Option<usize>,
+}
+
+fn merge_schedule(
+    base: Schedule,
+    f: &FileSchedule,
+    key: &str,
+    file: &str,
+) -> Result<Schedule, ConfigError> {
+    let s = Schedule {
+        enabled: f.enabled.unwrap_or(base.enabled),
+        interval: f.interval.map(|d| d.0).unwrap_or(base.interval),
+        timeout: f.timeout.map(|d| d.0).unwrap_or(base.timeout),
+    };
+    let err = |message: String| ConfigError::File {
+        file: file.to_string(),
+        line: None,
+        message,
+    };
+    if s.interval < Duration::from_millis(100) {
+        return Err(err(format!(
+            "collectors.{key}.interval: must be at least 100ms"
+        )));
+    }
+    if s.timeout < Duration::from_millis(10) {
+        return Err(err(format!("collectors.{key}.timeout: must be at least 10ms")));
+    }
+    Ok(s)
+}
+
+/// Parses a YAML config file's text. `file` is used in error messages only.
+fn parse_file(text: &str, file: &str) -> Result<FileConfig, ConfigError> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    serde_path_to_error::deserialize::<_, FileConfig>(serde_yaml_ng::Deserializer::from_str(text))
+        .map_err(|e| yaml_error(e, file))
+}
+
+/// File, line and the full key path (serde_path_to_error knows the key even
+/// where serde_yaml only knows the enclosing mapping).
+fn yaml_error(e: serde_path_to_error::Error<serde_yaml_ng::Error>, file: &str) -> ConfigError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let line = inner.location().map(|l| l.line());
+    let mut message = inner.to_string();
+    // serde_yaml appends " at line L column C"; the line is already in the prefix.
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    // serde_yaml may prefix the enclosing mapping's path; ours is more precise.
+    if let Some((prefix, rest)) = message.split_once(": ") {
+        if !prefix.contains(' ') && path.starts_with(prefix) {
+            message = rest.to_string();
+        }
+    }
+    if path != "." && !path.is_empty() {
+        message = format!("{path}: {message}");
+    }
+    ConfigError::File {
+        file: file.to_string(),
+        line,
+        message,
+    }
+}
+
+impl Settings {
+    /// Loads settings from the flags, the process environment and the config file.
+    pub fn load(flags: &FlagValues) -> Result<Settings, ConfigError> {
+        let vars: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_with_env(flags, &vars)
+    }
+
+    /// Like [`Settings::load`] with an explicit environment, for tests.
+    pub fn load_with_env(
+        flags: &FlagValues,
+        vars: &[(String, String)],
+    ) -> Result<Settings, ConfigError> {
+        let lookup = |k: &str| {
+            vars.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        let env: EnvValues = envy::prefixed("PGMIG_")
+            .from_iter(vars.iter().cloned())
+            .map_err(|e| ConfigError::Env {
+                var: "PGMIG_*".into(),
+                message: e.to_string(),
+            })?;
+
+        let config_file = flags.config_file.clone().or(env.config_file.clone());
+        let (file_cfg, file_name) = match &config_file {
+            Some(p) => {
+                let name = p.display().to_string();
+                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::File {
+                    file: name.clone(),
+                    line: None,
+                    message: format!("cannot read: {e}"),
+                })?;
+                (parse_file(&text, &name)?, name)
+            }
+            None => (FileConfig::default(), "<no config file>".to_string()),
+        };
+
+        let log_level = match (&flags.log_level, &env.log_level, &file_cfg.log.level) {
+            (Some(v), _, _) => check_log_level(v).map_err(|m| flag_err("log.level", m))?,
+            (None, Some(v), _) => check_log_level(v).map_err(|m| env_err("PGMIG_LOG_LEVEL", m))?,
+            (None, None, Some(v)) => {
+                check_log_level(v).map_err(|m| file_err(&file_name, "log.level", m))?
+            }
+            _ => "info".to_string(),
+        };
+        let log_format = match (&flags.log_format, &env.log_format, &file_cfg.log.format) {
+            (Some(v), _, _) => LogFormat::parse(v).map_err(|m| flag_err("log.format", m))?,
+            (None, Some(v), _) => {
+                LogFormat::parse(v).map_err(|m| env_err("PGMIG_LOG_FORMAT", m))?
+            }
+            (None, None, Some(v)) => {
+                LogFormat::parse(v).map_err(|m| file_err(&file_name, "log.format", m))?
+            }
+            _ => LogFormat::Logfmt,
+        };
+        let listen_address = flags
+            .listen_address
+            .clone()
+            .or(env.web_listen_address.clone())
+            .or(file_cfg.web.listen_address.clone())
+            .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_string());
+        let telemetry_path = flags
+            .telemetry_path
+            .clone()
+            .or(env.web_telemetry_path.clone())
+            .or(file_cfg.web.telemetry_path.clone())
+            .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_string());
+        if !telemetry_path.starts_with('/') || telemetry_path == "/" {
+            return Err(flag_err(
+                "web.telemetry-path",
+                format!("{telemetry_path:?} must start with / and not be / itself"),
+            ));
+        }
+
+        let d = SessionSettings::default();
+        let fs = &file_cfg.session;
+        let session = SessionSettings {
+            application_name: fs.application_name.clone().unwrap_or(d.application_name),
+            statement_timeout: fs.statement_timeout.map(|x| x.0).unwrap_or(d.statement_timeout),
+            lock_timeout: fs.lock_timeout.map(|x| x.0).unwrap_or(d.lock_timeout),
+            idle_in_transaction_session_timeout: fs
+                .idle_in_transaction_session_timeout
+                .map(|x| x.0)
+                .unwrap_or(d.idle_in_transaction_session_timeout),
+            connect_timeout: fs.connect_timeout.map(|x| x.0).unwrap_or(d.connect_timeout),
+        };
+        if session.application_name.is_empty() {
+            return Err(file_err(
+                &file_name,
+                "session.application_name",
+                "must not be empty: it is how the exporter recognises and excludes its own sessions".into(),
+            ));
+        }
+
+        let dc = CollectorSettings::default();
+        let fc = &file_cfg.collectors;
+        let collectors = CollectorSettings {
+            activity: ActivitySettings {
+                schedule: merge_schedule(dc.activity.schedule, &FileSchedule { enabled: fc.activity.enabled, interval: fc.activity.interval, timeout: fc.activity.timeout }, "activity", &file_name)?,
+                query_text: fc.activity.query_text.unwrap_or(dc.activity.query_text),
+                query_text_max_length: fc
+                    .activity
+                    .query_text_max_length
+                    .unwrap_or(dc.activity.query_text_max_length),
+            },
+            locks: LocksSettings {
+                schedule: merge_schedule(dc.locks.schedule, &FileSchedule { enabled: fc.locks.enabled, interval: fc.locks.interval, timeout: fc.locks.timeout }, "locks", &file_name)?,
+                max_blocked_series: fc.locks.max_blocked_series.unwrap_or(dc.locks.max_blocked_series),
+                max_relations: fc.locks.max_relations.unwrap_or(dc.locks.max_relations),
+            },
+        };
+
+        let mut targets = Vec::new();
+        for (i, t) in file_cfg.targets.0.iter().enumerate() {
+            let key = format!("targets[{i}]");
+            let mut ci = match &t.source {
+                DsnSource::Inline(s) => ConnInfo::parse(s)
+                    .map_err(|e| file_err(&file_name, &format!("{key}.dsn"), e.to_string()))?,
+                DsnSource::File(p) => read_dsn_file(p)
+                    .map_err(|m| file_err(&file_name, &format!("{key}.dsn_file"), m))?,
+                DsnSource::Environment => ConnInfo::default(),
+            };
+            ci.fill_from_env(&lookup)
+                .map_err(|e| file_err(&file_name, &key, e.to_string()))?;
+            let name = t.name.clone().unwrap_or_else(|| ci.default_name());
+            targets.push(TargetSettings { name, conninfo: ci });
+        }
+        let env_dsn = match (&env.database_url, &env.database_url_file) {
+            (Some(_), Some(_)) => {
+                return Err(env_err(
+                    "PGMIG_DATABASE_URL_FILE",
+                    "set only one of PGMIG_DATABASE_URL and PGMIG_DATABASE_URL_FILE".into(),
+                ))
+            }
+            (Some(s), None) => Some(
+                ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?,
+            ),
+            (None, Some(p)) => {
+                Some(read_dsn_file(p).map_err(|m| env_err("PGMIG_DATABASE_URL_FILE", m))?)
+            }
+            (None, None) => None,
+        };
+        if env_dsn.is_some() || targets.is_empty() {
+            let mut ci = env_dsn.unwrap_or_default();
+            ci.fill_from_env(&lookup)
+                .map_err(|e| env_err("PG*", e.to_string()))?;
+            let name = env.target_name.clone().unwrap_or_else(|| ci.default_name());
+            targets.push(TargetSettings { name, conninfo: ci });
+        }
+        let mut names = std::collections::HashSet::new();
+        for t in &targets {
+            if !names.insert(t.name.as_str()) {
+                return Err(ConfigError::Target {
+                    target: t.name.clone(),
+                    message: "two targets have this name; names must be unique".into(),
+                });
+            }
+        }
+
+        Ok(Settings {
+            listen_address,
+            telemetry_path,
+            log_level,
+            log_format,
+            config_file,
+            session,
+            targets,
+            collectors,
+        })
+    }
+}
+
+fn read_dsn_file(p: &Path) -> Result<ConnInfo, String> {
+    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    ConnInfo::parse(text.trim()).map_err(|e: ConnInfoError| format!("{}: {e}", p.display()))
+}
+
+fn flag_err(flag: &str, message: String) -> ConfigError {
+    ConfigError::Flag {
+        flag: flag.into(),
+        message,
+    }
+}
+
+fn env_err(var: &str, message: String) -> ConfigError {
+    ConfigError::Env {
+        var: var.into(),
+        message,
+    }
+}
+
+fn file_err(file: &str, key: &str, message: String) -> ConfigError {
+    ConfigError::File {
+        file: file.into(),
+        line: None,
+        message: format!("{key}: {message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let err = parse_file("collectors:\n  locks:\n    intervall: 1s\n", "x.yml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.yml:3"), "{msg}");
+        assert!(msg.contains("intervall"), "{msg}");
+    }
+
+    #[test]
+    fn bad_duration_names_line_and_key() {
+        let err = parse_file("collectors:\n  activity:\n    interval: 1x\n", "c.yml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("c.yml:3"), "{msg}");
+        assert!(msg.contains("collectors.activity.interval"), "{msg}");
+        assert!(msg.contains("unknown unit"), "{msg}");
+    }
+
+    #[test]
+    fn target_with_dsn_and_dsn_file_is_rejected() {
+        let text = "targets:\n  - name: a\n    dsn: host=x\n    dsn_file: /tmp/y\n";
+        let msg = parse_file(text, "t.yml").unwrap_err().to_string();
+        assert!(msg.contains("only one of dsn and dsn_file"), "{msg}");
+        assert!(msg.starts_with("t.yml:"), "{msg}");
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let flags = FlagValues {
+            listen_address: Some("127.0.0.1:1".into()),
+            ..Default::default()
+        };
+        let s = Settings::load_with_env(
+            &flags,
+            &env(&[
+                ("PGMIG_WEB_LISTEN_ADDRESS", "127.0.0.1:2"),
+                ("PGMIG_WEB_TELEMETRY_PATH", "/m"),
+                ("PGMIG_DATABASE_URL", "postgres://u:p@h:1/d"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.listen_address, "127.0.0.1:1");
+        assert_eq!(s.telemetry_path, "/m");
+        assert_eq!(s.targets.len(), 1);
+        assert_eq!(s.targets[0].name, "h:1/d");
+    }
+
+    #[test]
+    fn libpq_variables_alone_make_a_target() {
+        let s = Settings::load_with_env(
+            &FlagValues::default(),
+            &env(&[("PGHOST", "dbhost"), ("PGDATABASE", "app"), ("PGUSER", "mon")]),
+        )
+        .unwrap();
+        assert_eq!(s.targets[0].conninfo.hosts, vec!["dbhost"]);
+        assert_eq!(s.targets[0].conninfo.dbname.as_deref(), Some("app"));
+        assert_eq!(s.listen_address, DEFAULT_LISTEN_ADDRESS);
+    }
+
+    #[test]
+    fn bad_log_level_from_env_names_the_variable() {
+        let err = Settings::load_with_env(
+            &FlagValues::default(),
+            &env(&[("PGMIG_LOG_LEVEL", "loud")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("PGMIG_LOG_LEVEL"), "{err}");
+    }
+}

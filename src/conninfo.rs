@@ -1,0 +1,533 @@
+//! Connection strings: libpq URLs and key/value strings, parsed into a checked
+//! [`ConnInfo`] that never prints its password.
+//!
+//! tokio-postgres understands only part of libpq's syntax (no `verify-ca` or
+//! `verify-full`, no `sslrootcert`, no `PG*` environment variables), so the
+//! exporter parses the string itself and builds the driver's `Config` from the
+//! result. Missing fields are taken from the standard libpq environment
+//! variables, the way `psql` would.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Errors from parsing a connection string. They never quote the string
+/// itself, because it may hold a password.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConnInfoError {
+    #[error("connection string: unknown parameter {0:?}")]
+    UnknownParameter(String),
+    #[error("connection string: invalid value for {key}: {reason}")]
+    InvalidValue { key: String, reason: String },
+    #[error("connection string: {0}")]
+    Syntax(String),
+}
+
+/// libpq's `sslmode`, all six of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    #[default]
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(s: &str) -> Result<Self, ConnInfoError> {
+        Ok(match s {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            other => {
+                return Err(ConnInfoError::InvalidValue {
+                    key: "sslmode".into(),
+                    reason: format!(
+                        "{other:?} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                    ),
+                })
+            }
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// A parsed connection string. `Debug` and `Display` both hide the password.
+#[derive(Clone, Default, PartialEq)]
+pub struct ConnInfo {
+    pub hosts: Vec<String>,
+    pub ports: Vec<u16>,
+    pub user: Option<String>,
+    password: Option<String>,
+    pub dbname: Option<String>,
+    pub sslmode: Option<SslMode>,
+    pub sslrootcert: Option<PathBuf>,
+    pub connect_timeout: Option<Duration>,
+    pub options: Option<String>,
+    pub target_session_attrs_rw: bool,
+}
+
+impl fmt::Debug for ConnInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConnInfo({self})")
+    }
+}
+
+/// The redacted form: enough to tell targets apart in a log line.
+impl fmt::Display for ConnInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "host={}", self.hosts.join(","))?;
+        if !self.ports.is_empty() {
+            let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
+            write!(f, " port={}", ports.join(","))?;
+        }
+        if let Some(u) = &self.user {
+            write!(f, " user={u}")?;
+        }
+        if let Some(d) = &self.dbname {
+            write!(f, " dbname={d}")?;
+        }
+        if self.password.is_some() {
+            write!(f, " password=<redacted>")?;
+        }
+        write!(f, " sslmode={}", self.sslmode.unwrap_or_default().as_str())
+    }
+}
+
+impl ConnInfo {
+    /// Parses a `postgres://` / `postgresql://` URL or a libpq key/value string.
+    pub fn parse(s: &str) -> Result<Self, ConnInfoError> {
+        let t = s.trim();
+        if let Some(rest) = t
+            .strip_prefix("postgresql://")
+            .or_else(|| t.strip_prefix("postgres://"))
+        {
+            parse_url(rest)
+        } else {
+            parse_key_value(t)
+        }
+    }
+
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    pub fn set_password(&mut self, password: Option<String>) {
+        self.password = password;
+    }
+
+    /// Fills what the string left out from libpq's environment variables
+    /// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE,
+    /// PGSSLROOTCERT, PGCONNECT_TIMEOUT), then from libpq's defaults.
+    pub fn fill_from_env(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConnInfoError> {
+        let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        if self.hosts.is_empty() {
+            if let Some(h) = get("PGHOST") {
+                self.set("host", &h)?;
+            }
+        }
+        if self.ports.is_empty() {
+            if let Some(p) = get("PGPORT") {
+                self.set("port", &p)?;
+            }
+        }
+        if self.user.is_none() {
+            self.user = get("PGUSER");
+        }
+        if self.password.is_none() {
+            self.password = get("PGPASSWORD");
+        }
+        if self.dbname.is_none() {
+            self.dbname = get("PGDATABASE");
+        }
+        if self.sslmode.is_none() {
+            if let Some(m) = get("PGSSLMODE") {
+                self.set("sslmode", &m)?;
+            }
+        }
+        if self.sslrootcert.is_none() {
+            self.sslrootcert = get("PGSSLROOTCERT").map(PathBuf::from);
+        }
+        if self.connect_timeout.is_none() {
+            if let Some(t) = get("PGCONNECT_TIMEOUT") {
+                self.set("connect_timeout", &t)?;
+            }
+        }
+        // libpq's own defaults.
+        if self.hosts.is_empty() {
+            let socket_dir = "/var/run/postgresql";
+            let host = if std::path::Path::new(socket_dir).exists() {
+                socket_dir
+            } else {
+                "localhost"
+            };
+            self.hosts.push(host.to_string());
+        }
+        if self.user.is_none() {
+            self.user = get("USER").or_else(|| Some("postgres".to_string()));
+        }
+        if self.dbname.is_none() {
+            self.dbname = self.user.clone();
+        }
+        Ok(())
+    }
+
+    /// A short, password-free name for the target: `host:port/dbname`.
+    pub fn default_name(&self) -> String {
+        let host = self.hosts.first().map(String::as_str).unwrap_or("localhost");
+        let port = self.ports.first().copied().unwrap_or(5432);
+        let db = self.dbname.as_deref().unwrap_or("postgres");
+        format!("{host}:{port}/{db}")
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<(), ConnInfoError> {
+        let invalid = |reason: &str| ConnInfoError::InvalidValue {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        };
+        match key {
+            "host" => {
+                self.hosts = value
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            "port" => {
+                self.ports = value
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| p.parse::<u16>().map_err(|_| invalid("not a port number")))
+                    .collect::<Result<_, _>>()?
+            }
+            "user" => self.user = Some(value.to_string()),
+            "password" => self.password = Some(value.to_string()),
+            "dbname" => self.dbname = Some(value.to_string()),
+            "sslmode" => self.sslmode = Some(SslMode::parse(value)?),
+            "sslrootcert" => self.sslrootcert = Some(PathBuf::from(value)),
+            "connect_timeout" => {
+                let secs: u64 = value
+                    .parse()
+                    .map_err(|_| invalid("not a whole number of seconds"))?;
+                self.connect_timeout = Some(Duration::from_secs(secs));
+            }
+            "options" => self.options = Some(value.to_string()),
+            "target_session_attrs" => match value {
+                "any" => self.target_session_attrs_rw = false,
+                "read-write" => self.target_session_attrs_rw = true,
+                _ => return Err(invalid("only any and read-write are supported")),
+            },
+            // Accepted and ignored: the exporter sets its own application_name,
+            // and keepalives are always on.
+            "application_name" | "fallback_application_name" | "keepalives"
+            | "keepalives_idle" | "keepalives_interval" | "keepalives_count"
+            | "channel_binding" | "gssencmode" => {}
+            other => return Err(ConnInfoError::UnknownParameter(other.to_string())),
+        }
+        Ok(())
+    }
+
+    /// The driver's configuration. TLS is chosen separately from `sslmode`.
+    pub fn to_driver_config(&self, application_name: &str) -> tokio_postgres::Config {
+        let mut c = tokio_postgres::Config::new();
+        for h in &self.hosts {
+            if h.starts_with('/') {
+                c.host_path(h);
+            } else {
+                c.host(h);
+            }
+        }
+        for p in &self.ports {
+            c.port(*p);
+        }
+        if let Some(u) = &self.user {
+            c.user(u);
+        }
+        if let Some(p) = &self.password {
+            c.password(p.as_bytes());
+        }
+        if let Some(d) = &self.dbname {
+            c.dbname(d);
+        }
+        if let Some(o) = &self.options {
+            c.options(o);
+        }
+        if self.target_session_attrs_rw {
+            c.target_session_attrs(tokio_postgres::config::TargetSessionAttrs::ReadWrite);
+        }
+        c.application_name(application_name);
+        c.connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)));
+        c.keepalives(true);
+        c.keepalives_idle(Duration::from_secs(30));
+        c.ssl_mode(match self.sslmode.unwrap_or_default() {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Allow | SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
+        });
+        c
+    }
+}
+
+fn parse_url(rest: &str) -> Result<ConnInfo, ConnInfoError> {
+    let mut ci = ConnInfo::default();
+    let (before_query, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (before_query, None),
+    };
+    let hostspec = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => {
+            let (user, pass) = match userinfo.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (userinfo, None),
+            };
+            if !user.is_empty() {
+                ci.user = Some(percent_decode(user, "user")?);
+            }
+            if let Some(p) = pass {
+                ci.password = Some(percent_decode(p, "password")?);
+            }
+            hosts
+        }
+        None => authority,
+    };
+    for part in hostspec.split(',').filter(|p| !p.is_empty()) {
+        let (host, port) = split_host_port(part)?;
+        if !host.is_empty() {
+            ci.hosts.push(percent_decode(host, "host")?);
+        }
+        if let Some(p) = port {
+            ci.ports.push(p);
+        }
+    }
+    if let Some(p) = path.filter(|p| !p.is_empty()) {
+        ci.dbname = Some(percent_decode(p, "dbname")?);
+    }
+    if let Some(q) = query {
+        for pair in q.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                ConnInfoError::Syntax(format!("URL parameter {:?} has no value", pair))
+            })?;
+            let key = percent_decode(k, "parameter name")?;
+            let value = percent_decode(v, &key)?;
+            ci.set(&key, &value)?;
+        }
+    }
+    Ok(ci)
+}
+
+fn split_host_port(part: &str) -> Result<(&str, Option<u16>), ConnInfoError> {
+    let bad_port = || ConnInfoError::InvalidValue {
+        key: "port".into(),
+        reason: "not a port number".into(),
+    };
+    if let Some(rest) = part.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| ConnInfoError::Syntax("unclosed [ in IPv6 host".into()))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p.parse().map_err(|_| bad_port())?),
+            None => None,
+        };
+        return Ok((host, port));
+    }
+    match part.rsplit_once(':') {
+        Some((h, p)) => Ok((h, Some(p.parse().map_err(|_| bad_port())?))),
+        None => Ok((part, None)),
+    }
+}
+
+fn percent_decode(s: &str, what: &str) -> Result<String, ConnInfoError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| ConnInfoError::Syntax(format!("bad percent-escape in {what}")))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| ConnInfoError::Syntax(format!("{what} is not UTF-8 after decoding")))
+}
+
+fn parse_key_value(s: &str) -> Result<ConnInfo, ConnInfoError> {
+    let mut ci = ConnInfo::default();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            break;
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c.is_whitespace() {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.next() != Some('=') {
+            return Err(ConnInfoError::Syntax(format!(
+                "missing \"=\" after {key:?}"
+            )));
+        }
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'\'') {
+            chars.next();
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '\'' => {
+                        closed = true;
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            if !closed {
+                return Err(ConnInfoError::Syntax(format!(
+                    "unterminated quoted value for {key:?}"
+                )));
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                if c == '\\' {
+                    chars.next();
+                    if let Some(n) = chars.next() {
+                        value.push(n);
+                    }
+                    continue;
+                }
+                value.push(c);
+                chars.next();
+            }
+        }
+        ci.set(&key, &value)?;
+    }
+    Ok(ci)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_with_everything() {
+        let ci = ConnInfo::parse(
+            "postgresql://app%40corp:s3cr%2Ft@db1:5433,db2/my%20db?sslmode=verify-full&connect_timeout=7",
+        )
+        .unwrap();
+        assert_eq!(ci.hosts, vec!["db1", "db2"]);
+        assert_eq!(ci.ports, vec![5433]);
+        assert_eq!(ci.user.as_deref(), Some("app@corp"));
+        assert_eq!(ci.password(), Some("s3cr/t"));
+        assert_eq!(ci.dbname.as_deref(), Some("my db"));
+        assert_eq!(ci.sslmode, Some(SslMode::VerifyFull));
+        assert_eq!(ci.connect_timeout, Some(Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn ipv6_host_in_brackets() {
+        let ci = ConnInfo::parse("postgres://[::1]:6000/x").unwrap();
+        assert_eq!(ci.hosts, vec!["::1"]);
+        assert_eq!(ci.ports, vec![6000]);
+    }
+
+    #[test]
+    fn key_value_with_quotes_and_escapes() {
+        let ci = ConnInfo::parse(
+            "host=/tmp port = 5544 user=u password='it\\'s a secret' dbname=d sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(ci.hosts, vec!["/tmp"]);
+        assert_eq!(ci.ports, vec![5544]);
+        assert_eq!(ci.password(), Some("it's a secret"));
+        assert_eq!(ci.sslmode, Some(SslMode::Require));
+    }
+
+    #[test]
+    fn display_and_debug_never_show_the_password() {
+        let ci = ConnInfo::parse("postgres://u:hunter2@h/d").unwrap();
+        assert!(!format!("{ci}").contains("hunter2"));
+        assert!(!format!("{ci:?}").contains("hunter2"));
+        assert!(format!("{ci}").contains("password=<redacted>"));
+    }
+
+    #[test]
+    fn errors_do_not_echo_the_string() {
+        let err = ConnInfo::parse("postgres://u:hunter2@h:notaport/d").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        let err = ConnInfo::parse("host=h password=hunter2 bogus=1").unwrap_err();
+        assert_eq!(err, ConnInfoError::UnknownParameter("bogus".into()));
+        let err = ConnInfo::parse("host=h sslmode=sometimes").unwrap_err();
+        assert!(err.to_string().contains("sslmode"));
+    }
+
+    #[test]
+    fn libpq_environment_fills_only_what_is_missing() {
+        let env = |k: &str| match k {
+            "PGHOST" => Some("envhost".to_string()),
+            "PGPORT" => Some("6543".to_string()),
+            "PGUSER" => Some("envuser".to_string()),
+            "PGPASSWORD" => Some("envpass".to_string()),
+            "PGSSLMODE" => Some("require".to_string()),
+            _ => None,
+        };
+        let mut ci = ConnInfo::parse("dbname=appdb port=7000").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.hosts, vec!["envhost"]);
+        assert_eq!(ci.ports, vec![7000]);
+        assert_eq!(ci.user.as_deref(), Some("envuser"));
+        assert_eq!(ci.password(), Some("envpass"));
+        assert_eq!(ci.dbname.as_deref(), Some("appdb"));
+        assert_eq!(ci.sslmode, Some(SslMode::Require));
+    }
+}

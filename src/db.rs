@@ -1,0 +1,154 @@
+//! Opening a safe session on a target.
+//!
+//! Every session the exporter opens carries its `application_name` and, before
+//! any collector runs, `statement_timeout`, `lock_timeout`,
+//! `idle_in_transaction_session_timeout`, `default_transaction_read_only` and
+//! `jit = off`, so that a poll can neither queue for long behind a migration's
+//! DDL nor write anything. The server version and the session's own backend
+//! pid are read once per connection.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_postgres::{CancelToken, Client};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::config::{SessionSettings, TargetSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("connect: {0}")]
+    Connect(String),
+    #[error("connect: timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    #[error("session setup: {0}")]
+    Setup(String),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+}
+
+pub struct Session {
+    pub client: Client,
+    pub backend_pid: i32,
+    pub server_version_num: i32,
+    pub server_version: String,
+    cancel: CancelToken,
+    tls: MakeRustlsConnect,
+    conn_task: JoinHandle<()>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.conn_task.abort();
+    }
+}
+
+impl Session {
+    /// Asks the server to cancel whatever this session is running. Used when
+    /// a collector overruns its timeout, so the query stops on the server too
+    /// rather than being merely abandoned by the client. Opens one short-lived
+    /// connection, as libpq's PQcancel does.
+    pub fn cancel_running_query(&self) {
+        let token = self.cancel.clone();
+        let tls = self.tls.clone();
+        tokio::spawn(async move {
+            if let Err(e) = token.cancel_query(tls).await {
+                tracing::debug!(error = %e, "cancel request failed");
+            }
+        });
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis().max(1)
+}
+
+/// The SQL run at the start of each session.
+pub fn session_setup_sql(s: &SessionSettings, statement_timeout: Duration) -> String {
+    format!(
+        "SET statement_timeout = {}; SET lock_timeout = {}; \
+         SET idle_in_transaction_session_timeout = {}; \
+         SET default_transaction_read_only = on; SET jit = off",
+        ms(statement_timeout),
+        ms(s.lock_timeout),
+        ms(s.idle_in_transaction_session_timeout),
+    )
+}
+
+/// Connects to the target and prepares the session.
+pub async fn connect(
+    target: &TargetSettings,
+    session: &SessionSettings,
+    statement_timeout: Duration,
+) -> Result<Session, DbError> {
+    let tls = crate::tls::connector(&target.conninfo)?;
+    let mut cfg = target.conninfo.to_driver_config(&session.application_name);
+    if target.conninfo.connect_timeout.is_none() {
+        cfg.connect_timeout(session.connect_timeout);
+    }
+    let overall = session.connect_timeout * 2;
+    let (client, connection) = tokio::time::timeout(overall, cfg.connect(tls.clone()))
+        .await
+        .map_err(|_| DbError::ConnectTimeout(overall))?
+        .map_err(|e| DbError::Connect(error_text(&e)))?;
+    let conn_task = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "connection closed");
+        }
+    });
+    let cancel = client.cancel_token();
+    let setup = async {
+        client
+            .batch_execute(&session_setup_sql(session, statement_timeout))
+            .await?;
+        client
+            .query_one(
+                "SELECT pg_catalog.pg_backend_pid(), \
+                 pg_catalog.current_setting('server_version_num')::int4, \
+                 pg_catalog.current_setting('server_version')",
+                &[],
+            )
+            .await
+    };
+    let row = match tokio::time::timeout(overall, setup).await {
+        Ok(Ok(row)) => row,
+        Ok(Err(e)) => {
+            conn_task.abort();
+            return Err(DbError::Setup(error_text(&e)));
+        }
+        Err(_) => {
+            conn_task.abort();
+            return Err(DbError::ConnectTimeout(overall));
+        }
+    };
+    Ok(Session {
+        backend_pid: row.get(0),
+        server_version_num: row.get(1),
+        server_version: row.get(2),
+        client,
+        cancel,
+        tls,
+        conn_task,
+    })
+}
+
+/// The server's message when there is one (with its SQLSTATE), else the driver's.
+pub fn error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => {
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(inner) = src {
+                s.push_str(": ");
+                s.push_str(&inner.to_string());
+                src = inner.source();
+            }
+            s
+        }
+    }
+}

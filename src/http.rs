@@ -1,0 +1,189 @@
+//! The HTTP side (hyper 1.x): `/metrics` (or the configured path) in the
+//! Prometheus text format, OpenMetrics when the Accept header asks for it,
+//! gzip when accepted; `/healthz`; `/readyz` (200 once every target has been
+//! polled once); and a landing page at `/` with links and target status.
+//!
+//! Nothing here touches the database: a scrape renders the latest snapshots.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::exposition::{encode, Format};
+use crate::state::State;
+
+pub struct Server {
+    pub state: Arc<State>,
+    pub telemetry_path: String,
+}
+
+impl Server {
+    /// Renders /metrics: every snapshot plus the self-metrics registry.
+    pub fn render(&self, format: Format) -> String {
+        let snaps = self.state.snapshots();
+        let own = self.state.metrics.registry.gather();
+        encode(snaps.iter().flat_map(|s| s.iter()).chain(own.iter()), format)
+    }
+
+    fn landing(&self) -> String {
+        let mut rows = String::new();
+        for (name, st) in self.state.targets.iter().zip(self.state.statuses()) {
+            let status = if !st.polled_once {
+                "starting"
+            } else if st.up {
+                "up"
+            } else {
+                "down"
+            };
+            rows.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                html_escape(name),
+                status,
+                html_escape(st.server_version.as_deref().unwrap_or("")),
+                html_escape(st.last_error.as_deref().unwrap_or("")),
+            ));
+        }
+        format!(
+            "<!DOCTYPE html>\n<html><head><title>pg_migration_exporter</title></head><body>\n\
+             <h1>pg_migration_exporter {}</h1>\n\
+             <p>Watches PostgreSQL through schema migrations.</p>\n\
+             <ul><li><a href=\"{path}\">{path}</a></li><li><a href=\"/healthz\">/healthz</a></li>\
+             <li><a href=\"/readyz\">/readyz</a></li></ul>\n\
+             <table border=\"1\"><tr><th>target</th><th>status</th><th>server version</th><th>last error</th></tr>\n{rows}</table>\n\
+             </body></html>\n",
+            env!("CARGO_PKG_VERSION"),
+            path = html_escape(&self.telemetry_path),
+        )
+    }
+
+    pub fn handle(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+        let path = req.uri().path();
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+        }
+        if path == self.telemetry_path {
+            let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+            let format = Format::from_accept(accept);
+            let body = self.render(format);
+            let gzip = req
+                .headers()
+                .get(ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(accepts_gzip);
+            let mut resp = if gzip {
+                let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 6), flate2::Compression::fast());
+                let _ = enc.write_all(body.as_bytes());
+                let bytes = enc.finish().unwrap_or_default();
+                let mut r = Response::new(Full::new(Bytes::from(bytes)));
+                r.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r
+            } else {
+                Response::new(Full::new(Bytes::from(body)))
+            };
+            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+            resp.headers_mut().insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+            return resp;
+        }
+        match path {
+            "/healthz" => text(StatusCode::OK, "ok\n"),
+            "/readyz" => {
+                if self.state.ready() {
+                    text(StatusCode::OK, "ready\n")
+                } else {
+                    text(StatusCode::SERVICE_UNAVAILABLE, "not ready: some targets have not been polled yet\n")
+                }
+            }
+            "/" => {
+                let mut r = Response::new(Full::new(Bytes::from(self.landing())));
+                r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                r
+            }
+            _ => text(StatusCode::NOT_FOUND, "not found\n"),
+        }
+    }
+}
+
+fn accepts_gzip(v: &str) -> bool {
+    v.split(',').any(|part| {
+        let mut it = part.trim().split(';');
+        let coding = it.next().unwrap_or("").trim();
+        let q_zero = it.any(|p| {
+            let p = p.trim();
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        coding.eq_ignore_ascii_case("gzip") && !q_zero
+    })
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Binds the listener; returns it with the address actually bound (port 0 picks one).
+pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let addr = if let Some(port) = addr.strip_prefix(':') {
+        format!("0.0.0.0:{port}")
+    } else {
+        addr.to_string()
+    };
+    let listener = TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Serves until the process ends.
+pub async fn serve(listener: TcpListener, server: Arc<Server>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let server = server.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req: Request<Incoming>| {
+                let server = server.clone();
+                async move { Ok::<_, Infallible>(server.handle(&req)) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!(peer = %peer, error = %e, "HTTP connection error");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation_honours_q_zero() {
+        assert!(accepts_gzip("gzip"));
+        assert!(accepts_gzip("deflate, gzip;q=0.8"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(!accepts_gzip("identity"));
+    }
+}

@@ -1,0 +1,70 @@
+//! pg_migration_exporter: a Prometheus exporter that watches PostgreSQL
+//! through schema migrations.
+//!
+//! The library holds everything; `src/main.rs` only parses the command line
+//! and calls [`run`]. A background poller ([`poller`]) runs each collector
+//! ([`collector`]) on its own interval over bounded, safety-configured
+//! sessions ([`db`]), keeps the latest snapshot of each ([`state`]), and the
+//! HTTP server ([`http`]) renders those snapshots on every scrape.
+
+pub mod cli;
+pub mod collector;
+pub mod config;
+pub mod conninfo;
+pub mod db;
+pub mod duration;
+pub mod exposition;
+pub mod http;
+pub mod logging;
+pub mod poller;
+pub mod selfmetrics;
+pub mod state;
+pub mod tls;
+
+use std::sync::Arc;
+
+use config::Settings;
+
+/// Runs the exporter until the process receives SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let settings = Arc::new(settings);
+    let state = Arc::new(state::State::new(settings.targets.iter().map(|t| t.name.clone()).collect()));
+    let (listener, addr) = http::bind(&settings.listen_address).await?;
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        address = %addr,
+        telemetry_path = %settings.telemetry_path,
+        targets = settings.targets.len(),
+        "listening"
+    );
+    for t in &settings.targets {
+        tracing::info!(target = %t.name, connection = %t.conninfo, "watching target");
+    }
+    poller::spawn(settings.clone(), state.clone());
+    let server = Arc::new(http::Server {
+        state,
+        telemetry_path: settings.telemetry_path.clone(),
+    });
+    tokio::select! {
+        _ = http::serve(listener, server) => {}
+        _ = shutdown_signal() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

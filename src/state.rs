@@ -1,0 +1,79 @@
+//! Shared state between the poller and the HTTP server: the latest snapshot
+//! of every (target, collector) pair and each target's status.
+//!
+//! A snapshot replaces the previous one whole; a failed run removes it. The
+//! HTTP side only takes a read lock long enough to clone `Arc`s, so a scrape
+//! never waits on the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use prometheus::proto::MetricFamily;
+
+use crate::selfmetrics::SelfMetrics;
+
+pub type Snapshot = Arc<Vec<MetricFamily>>;
+
+#[derive(Debug, Clone, Default)]
+pub struct TargetStatus {
+    /// At least one poll (connection attempt plus collectors) has completed.
+    pub polled_once: bool,
+    pub up: bool,
+    pub server_version: Option<String>,
+    /// The last error, already free of secrets (connection errors never carry the password).
+    pub last_error: Option<String>,
+}
+
+pub struct State {
+    snapshots: RwLock<HashMap<(usize, &'static str), Snapshot>>,
+    pub targets: Vec<String>,
+    status: Mutex<Vec<TargetStatus>>,
+    pub metrics: SelfMetrics,
+}
+
+impl State {
+    pub fn new(targets: Vec<String>) -> State {
+        let n = targets.len();
+        State {
+            snapshots: RwLock::new(HashMap::new()),
+            targets,
+            status: Mutex::new(vec![TargetStatus::default(); n]),
+            metrics: SelfMetrics::new(),
+        }
+    }
+
+    pub fn put(&self, target: usize, collector: &'static str, snap: Vec<MetricFamily>) {
+        self.snapshots
+            .write()
+            .expect("snapshot lock")
+            .insert((target, collector), Arc::new(snap));
+    }
+
+    pub fn remove(&self, target: usize, collector: &'static str) {
+        self.snapshots
+            .write()
+            .expect("snapshot lock")
+            .remove(&(target, collector));
+    }
+
+    /// The current snapshots, in a stable order.
+    pub fn snapshots(&self) -> Vec<Snapshot> {
+        let map = self.snapshots.read().expect("snapshot lock");
+        let mut keys: Vec<_> = map.keys().copied().collect();
+        keys.sort();
+        keys.iter().map(|k| map[k].clone()).collect()
+    }
+
+    pub fn update_status(&self, target: usize, f: impl FnOnce(&mut TargetStatus)) {
+        let mut s = self.status.lock().expect("status lock");
+        f(&mut s[target]);
+    }
+
+    pub fn statuses(&self) -> Vec<TargetStatus> {
+        self.status.lock().expect("status lock").clone()
+    }
+
+    pub fn ready(&self) -> bool {
+        self.statuses().iter().all(|s| s.polled_once)
+    }
+}
