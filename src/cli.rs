@@ -33,7 +33,11 @@ fn after_help() -> String {
 )]
 pub struct Flags {
     /// Address to listen on for HTTP requests (host:port; :port for all interfaces; port 0 picks one).
-    #[arg(long = "web.listen-address", value_name = "ADDRESS", help_heading = "Web")]
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDRESS",
+        help_heading = "Web"
+    )]
     #[arg(long_help = format!("Address to listen on for HTTP requests [default: {DEFAULT_LISTEN_ADDRESS}]"))]
     pub web_listen_address: Option<String>,
 
@@ -78,7 +82,10 @@ pub fn describe(s: &Settings) -> String {
     let _ = writeln!(
         o,
         "config file: {}",
-        s.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into())
+        s.config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(none)".into())
     );
     let _ = writeln!(o, "listen address: {}", s.listen_address);
     let _ = writeln!(o, "telemetry path: {}", s.telemetry_path);

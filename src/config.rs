@@ -175,9 +175,18 @@ struct EnvValues {
 
 /// The environment variables the exporter reads, for `--help` and the docs.
 pub const ENV_VARS: &[(&str, &str)] = &[
-    ("PGMIG_DATABASE_URL", "connection string of a target (libpq URL or key/value)"),
-    ("PGMIG_DATABASE_URL_FILE", "file holding that connection string (for secrets)"),
-    ("PGMIG_TARGET_NAME", "name of that target in the `target` label"),
+    (
+        "PGMIG_DATABASE_URL",
+        "connection string of a target (libpq URL or key/value)",
+    ),
+    (
+        "PGMIG_DATABASE_URL_FILE",
+        "file holding that connection string (for secrets)",
+    ),
+    (
+        "PGMIG_TARGET_NAME",
+        "name of that target in the `target` label",
+    ),
     ("PGMIG_WEB_LISTEN_ADDRESS", "same as --web.listen-address"),
     ("PGMIG_WEB_TELEMETRY_PATH", "same as --web.telemetry-path"),
     ("PGMIG_CONFIG_FILE", "same as --config.file"),
@@ -352,7 +361,9 @@ fn merge_schedule(
         )));
     }
     if s.timeout < Duration::from_millis(10) {
-        return Err(err(format!("collectors.{key}.timeout: must be at least 10ms")));
+        return Err(err(format!(
+            "collectors.{key}.timeout: must be at least 10ms"
+        )));
     }
     Ok(s)
 }
@@ -472,7 +483,10 @@ impl Settings {
         let fs = &file_cfg.session;
         let session = SessionSettings {
             application_name: fs.application_name.clone().unwrap_or(d.application_name),
-            statement_timeout: fs.statement_timeout.map(|x| x.0).unwrap_or(d.statement_timeout),
+            statement_timeout: fs
+                .statement_timeout
+                .map(|x| x.0)
+                .unwrap_or(d.statement_timeout),
             lock_timeout: fs.lock_timeout.map(|x| x.0).unwrap_or(d.lock_timeout),
             idle_in_transaction_session_timeout: fs
                 .idle_in_transaction_session_timeout
@@ -492,7 +506,16 @@ impl Settings {
         let fc = &file_cfg.collectors;
         let collectors = CollectorSettings {
             activity: ActivitySettings {
-                schedule: merge_schedule(dc.activity.schedule, &FileSchedule { enabled: fc.activity.enabled, interval: fc.activity.interval, timeout: fc.activity.timeout }, "activity", &file_name)?,
+                schedule: merge_schedule(
+                    dc.activity.schedule,
+                    &FileSchedule {
+                        enabled: fc.activity.enabled,
+                        interval: fc.activity.interval,
+                        timeout: fc.activity.timeout,
+                    },
+                    "activity",
+                    &file_name,
+                )?,
                 query_text: fc.activity.query_text.unwrap_or(dc.activity.query_text),
                 query_text_max_length: fc
                     .activity
@@ -500,8 +523,20 @@ impl Settings {
                     .unwrap_or(dc.activity.query_text_max_length),
             },
             locks: LocksSettings {
-                schedule: merge_schedule(dc.locks.schedule, &FileSchedule { enabled: fc.locks.enabled, interval: fc.locks.interval, timeout: fc.locks.timeout }, "locks", &file_name)?,
-                max_blocked_series: fc.locks.max_blocked_series.unwrap_or(dc.locks.max_blocked_series),
+                schedule: merge_schedule(
+                    dc.locks.schedule,
+                    &FileSchedule {
+                        enabled: fc.locks.enabled,
+                        interval: fc.locks.interval,
+                        timeout: fc.locks.timeout,
+                    },
+                    "locks",
+                    &file_name,
+                )?,
+                max_blocked_series: fc
+                    .locks
+                    .max_blocked_series
+                    .unwrap_or(dc.locks.max_blocked_series),
                 max_relations: fc.locks.max_relations.unwrap_or(dc.locks.max_relations),
             },
         };
@@ -528,9 +563,9 @@ impl Settings {
                     "set only one of PGMIG_DATABASE_URL and PGMIG_DATABASE_URL_FILE".into(),
                 ))
             }
-            (Some(s), None) => Some(
-                ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?,
-            ),
+            (Some(s), None) => {
+                Some(ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?)
+            }
             (None, Some(p)) => {
                 Some(read_dsn_file(p).map_err(|m| env_err("PGMIG_DATABASE_URL_FILE", m))?)
             }
@@ -567,7 +602,8 @@ impl Settings {
 }
 
 fn read_dsn_file(p: &Path) -> Result<ConnInfo, String> {
-    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    let text =
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
     ConnInfo::parse(text.trim()).map_err(|e: ConnInfoError| format!("{}: {e}", p.display()))
 }
 
@@ -654,7 +690,11 @@ mod tests {
     fn libpq_variables_alone_make_a_target() {
         let s = Settings::load_with_env(
             &FlagValues::default(),
-            &env(&[("PGHOST", "dbhost"), ("PGDATABASE", "app"), ("PGUSER", "mon")]),
+            &env(&[
+                ("PGHOST", "dbhost"),
+                ("PGDATABASE", "app"),
+                ("PGUSER", "mon"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.targets[0].conninfo.hosts, vec!["dbhost"]);
@@ -664,11 +704,9 @@ mod tests {
 
     #[test]
     fn bad_log_level_from_env_names_the_variable() {
-        let err = Settings::load_with_env(
-            &FlagValues::default(),
-            &env(&[("PGMIG_LOG_LEVEL", "loud")]),
-        )
-        .unwrap_err();
+        let err =
+            Settings::load_with_env(&FlagValues::default(), &env(&[("PGMIG_LOG_LEVEL", "loud")]))
+                .unwrap_err();
         assert!(err.to_string().contains("PGMIG_LOG_LEVEL"), "{err}");
     }
 }

@@ -192,7 +192,11 @@ impl ConnInfo {
 
     /// A short, password-free name for the target: `host:port/dbname`.
     pub fn default_name(&self) -> String {
-        let host = self.hosts.first().map(String::as_str).unwrap_or("localhost");
+        let host = self
+            .hosts
+            .first()
+            .map(String::as_str)
+            .unwrap_or("localhost");
         let port = self.ports.first().copied().unwrap_or(5432);
         let db = self.dbname.as_deref().unwrap_or("postgres");
         format!("{host}:{port}/{db}")
@@ -237,9 +241,14 @@ impl ConnInfo {
             },
             // Accepted and ignored: the exporter sets its own application_name,
             // and keepalives are always on.
-            "application_name" | "fallback_application_name" | "keepalives"
-            | "keepalives_idle" | "keepalives_interval" | "keepalives_count"
-            | "channel_binding" | "gssencmode" => {}
+            "application_name"
+            | "fallback_application_name"
+            | "keepalives"
+            | "keepalives_idle"
+            | "keepalives_interval"
+            | "keepalives_count"
+            | "channel_binding"
+            | "gssencmode" => {}
             other => return Err(ConnInfoError::UnknownParameter(other.to_string())),
         }
         Ok(())

@@ -19,7 +19,9 @@ impl PromDuration {
         let mut total = Duration::ZERO;
         let mut rest = s;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(format!(
                     "invalid duration {s:?}: expected a number followed by ms, s, m, h or d"
@@ -83,16 +85,31 @@ mod tests {
 
     #[test]
     fn parses_prometheus_notation() {
-        assert_eq!(PromDuration::parse("500ms").unwrap().0, Duration::from_millis(500));
-        assert_eq!(PromDuration::parse("1m30s").unwrap().0, Duration::from_secs(90));
-        assert_eq!(PromDuration::parse("2h").unwrap().0, Duration::from_secs(7200));
+        assert_eq!(
+            PromDuration::parse("500ms").unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            PromDuration::parse("1m30s").unwrap().0,
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            PromDuration::parse("2h").unwrap().0,
+            Duration::from_secs(7200)
+        );
     }
 
     #[test]
     fn rejects_bad_durations_with_the_reason() {
-        assert!(PromDuration::parse("10").unwrap_err().contains("missing unit"));
-        assert!(PromDuration::parse("1x").unwrap_err().contains("unknown unit"));
-        assert!(PromDuration::parse("s").unwrap_err().contains("expected a number"));
+        assert!(PromDuration::parse("10")
+            .unwrap_err()
+            .contains("missing unit"));
+        assert!(PromDuration::parse("1x")
+            .unwrap_err()
+            .contains("unknown unit"));
+        assert!(PromDuration::parse("s")
+            .unwrap_err()
+            .contains("expected a number"));
         assert!(PromDuration::parse("").is_err());
     }
 

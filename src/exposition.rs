@@ -10,10 +10,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use prometheus::proto::{Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
 
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-pub const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Which exposition format to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +103,14 @@ impl Family {
     }
 
     /// Adds one histogram sample from cumulative bucket counts.
-    pub fn add_histogram(&mut self, labels: &[(&str, &str)], bounds: &[f64], cumulative: &[u64], count: u64, sum: f64) {
+    pub fn add_histogram(
+        &mut self,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        cumulative: &[u64],
+        count: u64,
+        sum: f64,
+    ) {
         let mut m = self.metric(labels);
         let mut h = Histogram::default();
         h.set_bucket(
@@ -150,7 +160,9 @@ pub fn encode<'a>(families: impl IntoIterator<Item = &'a MetricFamily>, format: 
         let first = fams[0];
         let t = first.get_field_type();
         let om_name = match (format, t) {
-            (Format::OpenMetrics, MetricType::COUNTER) => name.strip_suffix("_total").unwrap_or(name),
+            (Format::OpenMetrics, MetricType::COUNTER) => {
+                name.strip_suffix("_total").unwrap_or(name)
+            }
             _ => name,
         };
         let type_name = match t {
@@ -184,9 +196,21 @@ pub fn encode<'a>(families: impl IntoIterator<Item = &'a MetricFamily>, format: 
                         } else {
                             name.to_string()
                         };
-                        sample(&mut out, &n, m.get_label(), None, m.get_counter().get_value());
+                        sample(
+                            &mut out,
+                            &n,
+                            m.get_label(),
+                            None,
+                            m.get_counter().get_value(),
+                        );
                     }
-                    MetricType::GAUGE => sample(&mut out, name, m.get_label(), None, m.get_gauge().get_value()),
+                    MetricType::GAUGE => sample(
+                        &mut out,
+                        name,
+                        m.get_label(),
+                        None,
+                        m.get_gauge().get_value(),
+                    ),
                     MetricType::HISTOGRAM => {
                         let h = m.get_histogram();
                         let bucket_name = format!("{name}_bucket");
@@ -196,13 +220,37 @@ pub fn encode<'a>(families: impl IntoIterator<Item = &'a MetricFamily>, format: 
                             le.clear();
                             write_float(&mut le, b.upper_bound());
                             inf_seen |= b.upper_bound() == f64::INFINITY;
-                            sample(&mut out, &bucket_name, m.get_label(), Some(&le), b.cumulative_count() as f64);
+                            sample(
+                                &mut out,
+                                &bucket_name,
+                                m.get_label(),
+                                Some(&le),
+                                b.cumulative_count() as f64,
+                            );
                         }
                         if !inf_seen {
-                            sample(&mut out, &bucket_name, m.get_label(), Some("+Inf"), h.get_sample_count() as f64);
+                            sample(
+                                &mut out,
+                                &bucket_name,
+                                m.get_label(),
+                                Some("+Inf"),
+                                h.get_sample_count() as f64,
+                            );
                         }
-                        sample(&mut out, &format!("{name}_sum"), m.get_label(), None, h.get_sample_sum());
-                        sample(&mut out, &format!("{name}_count"), m.get_label(), None, h.get_sample_count() as f64);
+                        sample(
+                            &mut out,
+                            &format!("{name}_sum"),
+                            m.get_label(),
+                            None,
+                            h.get_sample_sum(),
+                        );
+                        sample(
+                            &mut out,
+                            &format!("{name}_count"),
+                            m.get_label(),
+                            None,
+                            h.get_sample_count() as f64,
+                        );
                     }
                     // The exporter builds neither; the self-metrics registry has none.
                     MetricType::SUMMARY | MetricType::UNTYPED => {}
@@ -276,12 +324,21 @@ mod tests {
     use prometheus::Encoder;
 
     fn sample_families() -> Vec<MetricFamily> {
-        let mut g = Family::gauge("pgmig_test_gauge", "A gauge.\nSecond line \\ here", &[("target", "a")]);
+        let mut g = Family::gauge(
+            "pgmig_test_gauge",
+            "A gauge.\nSecond line \\ here",
+            &[("target", "a")],
+        );
         g.add(&[("relation", "public.\"odd\"\nname\\x")], 3.0);
         g.add(&[("relation", "b")], f64::NAN);
         let mut c = Family::counter("pgmig_test_total", "A counter.", &[("target", "a")]);
         c.add(&[], 7.0);
-        let mut h = Family::new("pgmig_test_seconds", "A histogram.", MetricType::HISTOGRAM, &[("target", "a")]);
+        let mut h = Family::new(
+            "pgmig_test_seconds",
+            "A histogram.",
+            MetricType::HISTOGRAM,
+            &[("target", "a")],
+        );
         h.add_histogram(&[], &[0.5, 1.0], &[1, 3], 4, 6.5);
         vec![g.finish(), c.finish(), h.finish()]
     }
@@ -292,8 +349,13 @@ mod tests {
         let mut sorted = fams.clone();
         sorted.sort_by(|a, b| a.name().cmp(b.name()));
         let mut theirs = Vec::new();
-        prometheus::TextEncoder::new().encode(&sorted, &mut theirs).unwrap();
-        assert_eq!(encode(&fams, Format::Text), String::from_utf8(theirs).unwrap());
+        prometheus::TextEncoder::new()
+            .encode(&sorted, &mut theirs)
+            .unwrap();
+        assert_eq!(
+            encode(&fams, Format::Text),
+            String::from_utf8(theirs).unwrap()
+        );
     }
 
     #[test]
@@ -322,7 +384,10 @@ mod tests {
     #[test]
     fn label_values_are_escaped() {
         let out = encode(&sample_families(), Format::Text);
-        assert!(out.contains(r#"relation="public.\"odd\"\nname\\x""#), "{out}");
+        assert!(
+            out.contains(r#"relation="public.\"odd\"\nname\\x""#),
+            "{out}"
+        );
         assert!(out.contains("pgmig_test_gauge{target=\"a\",relation=\"b\"} NaN"));
     }
 }

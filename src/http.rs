@@ -31,7 +31,10 @@ impl Server {
     pub fn render(&self, format: Format) -> String {
         let snaps = self.state.snapshots();
         let own = self.state.metrics.registry.gather();
-        encode(snaps.iter().flat_map(|s| s.iter()).chain(own.iter()), format)
+        encode(
+            snaps.iter().flat_map(|s| s.iter()).chain(own.iter()),
+            format,
+        )
     }
 
     fn landing(&self) -> String {
@@ -80,17 +83,25 @@ impl Server {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(accepts_gzip);
             let mut resp = if gzip {
-                let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 6), flate2::Compression::fast());
+                let mut enc = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(body.len() / 6),
+                    flate2::Compression::fast(),
+                );
                 let _ = enc.write_all(body.as_bytes());
                 let bytes = enc.finish().unwrap_or_default();
                 let mut r = Response::new(Full::new(Bytes::from(bytes)));
-                r.headers_mut().insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                r.headers_mut()
+                    .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 r
             } else {
                 Response::new(Full::new(Bytes::from(body)))
             };
-            resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-            resp.headers_mut().insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+            resp.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            resp.headers_mut()
+                .insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
             return resp;
         }
         match path {
@@ -99,12 +110,18 @@ impl Server {
                 if self.state.ready() {
                     text(StatusCode::OK, "ready\n")
                 } else {
-                    text(StatusCode::SERVICE_UNAVAILABLE, "not ready: some targets have not been polled yet\n")
+                    text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not ready: some targets have not been polled yet\n",
+                    )
                 }
             }
             "/" => {
                 let mut r = Response::new(Full::new(Bytes::from(self.landing())));
-                r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
                 r
             }
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
@@ -127,12 +144,18 @@ fn accepts_gzip(v: &str) -> bool {
 fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Binds the listener; returns it with the address actually bound (port 0 picks one).

@@ -28,7 +28,9 @@ use config::Settings;
 /// Runs the exporter until the process receives SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
     let settings = Arc::new(settings);
-    let state = Arc::new(state::State::new(settings.targets.iter().map(|t| t.name.clone()).collect()));
+    let state = Arc::new(state::State::new(
+        settings.targets.iter().map(|t| t.name.clone()).collect(),
+    ));
     let (listener, addr) = http::bind(&settings.listen_address).await?;
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),

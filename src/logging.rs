@@ -16,9 +16,15 @@ use crate::config::LogFormat;
 pub fn init(level: &str, format: LogFormat) {
     // Only this crate logs at the chosen level; dependencies at warn.
     let filter = EnvFilter::new(format!("warn,pg_migration_exporter={level}"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().with_current_span(false).flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .flatten_event(true)
+            .try_init(),
         LogFormat::Logfmt => builder.event_format(Logfmt).try_init(),
     };
 }
@@ -30,11 +36,19 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
         let level = event.metadata().level().as_str().to_ascii_lowercase();
         write!(w, "ts={now} level={level}")?;
-        let mut v = Visitor { out: String::new(), msg: None };
+        let mut v = Visitor {
+            out: String::new(),
+            msg: None,
+        };
         event.record(&mut v);
         if let Some(m) = v.msg {
             write!(w, " msg={}", quote(&m))?;
@@ -72,7 +86,9 @@ impl Visitor {
 
 /// Quotes a logfmt value when it holds spaces, quotes or `=`.
 fn quote(v: &str) -> String {
-    if !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=' || c == '\\') {
+    if !v.is_empty()
+        && !v.contains(|c: char| c.is_whitespace() || c == '"' || c == '=' || c == '\\')
+    {
         return v.to_string();
     }
     let mut s = String::with_capacity(v.len() + 2);

@@ -47,29 +47,20 @@ struct LaneStates(Mutex<BTreeMap<Lane, bool>>);
 /// Spawns the poll tasks. Returns once they are started.
 pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     for (ti, _) in settings.targets.iter().enumerate() {
-        let mut lanes: BTreeMap<Lane, Vec<Scheduled>> = BTreeMap::new();
-        for spec in COLLECTORS {
-            let schedule = (spec.schedule)(&settings);
-            if !schedule.enabled {
-                continue;
-            }
-            lanes.entry(spec.lane).or_default().push(Scheduled {
-                collector: (spec.build)(&settings),
-                schedule,
-                next: Instant::now(),
-                failing: false,
-            });
-        }
         let own = Arc::new(OwnPids::default());
         let lane_states = Arc::new(LaneStates::default());
-        for (lane, collectors) in lanes {
+        let lanes: std::collections::BTreeSet<Lane> = COLLECTORS
+            .iter()
+            .filter(|spec| (spec.schedule)(&settings).enabled)
+            .map(|spec| spec.lane)
+            .collect();
+        for lane in lanes {
             lane_states.0.lock().expect("lanes").insert(lane, false);
-            tokio::spawn(run_lane(
+            tokio::spawn(supervise(
                 settings.clone(),
                 state.clone(),
                 ti,
                 lane,
-                collectors,
                 own.clone(),
                 lane_states.clone(),
             ));
@@ -77,8 +68,69 @@ pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     }
 }
 
+/// The collectors of one lane, built fresh.
+fn build_lane(settings: &Settings, lane: Lane) -> Vec<Scheduled> {
+    COLLECTORS
+        .iter()
+        .filter(|spec| spec.lane == lane)
+        .filter_map(|spec| {
+            let schedule = (spec.schedule)(settings);
+            schedule.enabled.then(|| Scheduled {
+                collector: (spec.build)(settings),
+                schedule,
+                next: Instant::now(),
+                failing: false,
+            })
+        })
+        .collect()
+}
+
+/// Runs a lane and restarts it should it ever panic: a bug in one collector
+/// must not silently stop a target from being watched.
+async fn supervise(
+    settings: Arc<Settings>,
+    state: Arc<State>,
+    ti: usize,
+    lane: Lane,
+    own: Arc<OwnPids>,
+    lanes: Arc<LaneStates>,
+) {
+    loop {
+        let collectors = build_lane(&settings, lane);
+        let names: Vec<&'static str> = collectors.iter().map(|c| c.collector.name()).collect();
+        let task = tokio::spawn(run_lane(
+            settings.clone(),
+            state.clone(),
+            ti,
+            lane,
+            collectors,
+            own.clone(),
+            lanes.clone(),
+        ));
+        match task.await {
+            Err(e) if e.is_panic() => {
+                let tname = &settings.targets[ti].name;
+                tracing::error!(target = %tname, lane = ?lane, "poll task panicked; restarting it in 1s");
+                for n in names {
+                    state.remove(ti, n);
+                    state
+                        .metrics
+                        .collector_success
+                        .with_label_values(&[tname, n])
+                        .set(0.0);
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            _ => return,
+        }
+    }
+}
+
 fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// A small xorshift for backoff jitter; no need for a random-number crate.
@@ -108,7 +160,9 @@ async fn run_lane(
         .unwrap_or(settings.session.statement_timeout)
         .min(settings.session.statement_timeout);
     for c in &collectors {
-        m.collector_success.with_label_values(&[tname, c.collector.name()]).set(0.0);
+        m.collector_success
+            .with_label_values(&[tname, c.collector.name()])
+            .set(0.0);
     }
     m.up.with_label_values(&[tname]).set(0.0);
     m.connections.with_label_values(&[tname]).set(0.0);
@@ -119,13 +173,15 @@ async fn run_lane(
         l.insert(lane, up);
         let all_up = l.values().all(|v| *v);
         let open = l.values().filter(|v| **v).count();
-        m.up.with_label_values(&[tname]).set(if all_up { 1.0 } else { 0.0 });
+        m.up.with_label_values(&[tname])
+            .set(if all_up { 1.0 } else { 0.0 });
         m.connections.with_label_values(&[tname]).set(open as f64);
         all_up
     };
 
     let mut backoff = Duration::from_millis(500);
-    let mut seed: u64 = (ti as u64 + 1) * 0x9E37_79B9_7F4A_7C15 ^ (unix_now() * 1e6) as u64 | 1;
+    let mut seed: u64 =
+        ((ti as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (unix_now() * 1e6) as u64) | 1;
     let mut last_connect_error: Option<String> = None;
     let mut session: Option<db::Session> = None;
 
@@ -136,7 +192,9 @@ async fn run_lane(
                     tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
                         backend_pid = s.backend_pid, "connected");
                     own.add(s.backend_pid);
-                    m.server_version.with_label_values(&[tname]).set(s.server_version_num as f64);
+                    m.server_version
+                        .with_label_values(&[tname])
+                        .set(s.server_version_num as f64);
                     let up = set_lane(true);
                     let version = s.server_version.clone();
                     state.update_status(ti, |st| {
@@ -165,7 +223,9 @@ async fn run_lane(
                     set_lane(false);
                     for c in &mut collectors {
                         state.remove(ti, c.collector.name());
-                        m.collector_success.with_label_values(&[tname, c.collector.name()]).set(0.0);
+                        m.collector_success
+                            .with_label_values(&[tname, c.collector.name()])
+                            .set(0.0);
                         c.collector.reset();
                     }
                     state.update_status(ti, |st| {
@@ -188,8 +248,13 @@ async fn run_lane(
             let labels = [tname, name];
             if s.server_version_num < c.collector.min_server_version() {
                 if !c.failing {
-                    tracing::warn!(target = tname, collector = name, server_version = s.server_version_num,
-                        min = c.collector.min_server_version(), "collector does not support this server version; skipped");
+                    tracing::warn!(
+                        target = tname,
+                        collector = name,
+                        server_version = s.server_version_num,
+                        min = c.collector.min_server_version(),
+                        "collector does not support this server version; skipped"
+                    );
                     c.failing = true;
                 }
                 m.collector_success.with_label_values(&labels).set(0.0);
@@ -207,13 +272,19 @@ async fn run_lane(
             let started = Instant::now();
             let result = tokio::time::timeout(c.schedule.timeout, c.collector.collect(&ctx)).await;
             let elapsed = started.elapsed();
-            m.collector_duration.with_label_values(&labels).observe(elapsed.as_secs_f64());
+            m.collector_duration
+                .with_label_values(&labels)
+                .observe(elapsed.as_secs_f64());
             match result {
                 Ok(Ok(output)) => {
                     state.put(ti, name, output.families);
                     m.collector_success.with_label_values(&labels).set(1.0);
-                    m.collector_last_success.with_label_values(&labels).set(unix_now());
-                    m.collector_series_dropped.with_label_values(&labels).set(output.dropped as f64);
+                    m.collector_last_success
+                        .with_label_values(&labels)
+                        .set(unix_now());
+                    m.collector_series_dropped
+                        .with_label_values(&labels)
+                        .set(output.dropped as f64);
                     if c.failing {
                         tracing::info!(target = tname, collector = name, "collector recovered");
                         c.failing = false;
@@ -223,7 +294,9 @@ async fn run_lane(
                     state.remove(ti, name);
                     c.collector.reset();
                     m.collector_success.with_label_values(&labels).set(0.0);
-                    m.collector_errors.with_label_values(&[tname, name, "error"]).inc();
+                    m.collector_errors
+                        .with_label_values(&[tname, name, "error"])
+                        .inc();
                     if !c.failing {
                         tracing::warn!(target = tname, collector = name, error = %e, "collector failed");
                     } else {
@@ -239,7 +312,9 @@ async fn run_lane(
                     state.remove(ti, name);
                     c.collector.reset();
                     m.collector_success.with_label_values(&labels).set(0.0);
-                    m.collector_errors.with_label_values(&[tname, name, "timeout"]).inc();
+                    m.collector_errors
+                        .with_label_values(&[tname, name, "timeout"])
+                        .inc();
                     tracing::warn!(target = tname, collector = name, timeout = ?c.schedule.timeout,
                         "collector timed out; its query was cancelled on the server");
                     c.failing = true;
@@ -264,7 +339,9 @@ async fn run_lane(
             let up = set_lane(false);
             for c in &mut collectors {
                 state.remove(ti, c.collector.name());
-                m.collector_success.with_label_values(&[tname, c.collector.name()]).set(0.0);
+                m.collector_success
+                    .with_label_values(&[tname, c.collector.name()])
+                    .set(0.0);
                 c.collector.reset();
             }
             state.update_status(ti, |st| {
@@ -273,7 +350,11 @@ async fn run_lane(
             });
             continue;
         }
-        let next = collectors.iter().map(|c| c.next).min().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let next = collectors
+            .iter()
+            .map(|c| c.next)
+            .min()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         tokio::time::sleep_until(next.into()).await;
     }
 }

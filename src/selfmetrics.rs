@@ -7,11 +7,15 @@ use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Reg
 
 /// Buckets of `pgmig_collector_duration_seconds`: a catalog query takes
 /// milliseconds; anything near a second is worth seeing.
-pub const COLLECTOR_DURATION_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const COLLECTOR_DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Buckets of `pgmig_lock_wait_seconds`: from "noticed at one poll" to "the
 /// migration froze the app for half an hour".
-pub const LOCK_WAIT_BUCKETS: &[f64] = &[0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0];
+pub const LOCK_WAIT_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+];
 
 pub struct SelfMetrics {
     pub registry: Registry,
@@ -32,18 +36,27 @@ impl SelfMetrics {
         let registry = Registry::new();
         let gauge = |name: &str, help: &str, labels: &[&str]| {
             let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry.register(Box::new(g.clone())).expect("unique metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
             g
         };
         let counter = |name: &str, help: &str, labels: &[&str]| {
             let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let histogram = |name: &str, help: &str, labels: &[&str], buckets: &[f64]| {
-            let h = HistogramVec::new(HistogramOpts::new(name, help).buckets(buckets.to_vec()), labels)
-                .expect("valid metric");
-            registry.register(Box::new(h.clone())).expect("unique metric");
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(buckets.to_vec()),
+                labels,
+            )
+            .expect("valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("unique metric");
             h
         };
         let build_info = gauge(
@@ -51,7 +64,9 @@ impl SelfMetrics {
             "Build information of pg_migration_exporter; the value is always 1.",
             &["version"],
         );
-        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1.0);
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1.0);
         SelfMetrics {
             up: gauge(
                 "pgmig_up",

@@ -63,9 +63,7 @@ pub fn connector(ci: &ConnInfo) -> Result<MakeRustlsConnect, TlsError> {
                 .build()
                 .map_err(|e| TlsError::Setup(e.to_string()))?;
             if verify == Verify::ChainAndName {
-                builder
-                    .with_webpki_verifier(webpki)
-                    .with_no_client_auth()
+                builder.with_webpki_verifier(webpki).with_no_client_auth()
             } else {
                 builder
                     .dangerous()

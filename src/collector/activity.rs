@@ -56,7 +56,16 @@ pub const STATES: &[&str] = &[
 /// Wait event types of PostgreSQL 13 to 18, reported as 0 when absent;
 /// `none` means not waiting.
 pub const WAIT_EVENT_TYPES: &[&str] = &[
-    "Activity", "BufferPin", "Client", "Extension", "IO", "IPC", "Lock", "LWLock", "Timeout", "none",
+    "Activity",
+    "BufferPin",
+    "Client",
+    "Extension",
+    "IO",
+    "IPC",
+    "Lock",
+    "LWLock",
+    "Timeout",
+    "none",
 ];
 
 /// Backend types always reported (0 when absent); others appear as seen.
@@ -174,7 +183,11 @@ impl Collector for Activity {
                 ctx.client.query(DETAIL_SQL, &params),
             );
             let q = |e| CollectError::query(NAME, e);
-            let (counts, settings, details) = (counts.map_err(q)?, settings.map_err(q)?, details.map_err(q)?);
+            let (counts, settings, details) = (
+                counts.map_err(q)?,
+                settings.map_err(q)?,
+                details.map_err(q)?,
+            );
 
             let mut count_rows = Vec::with_capacity(counts.len());
             for r in &counts {
@@ -216,9 +229,18 @@ pub struct CountRow {
 }
 
 impl Activity {
-    fn build(&self, ctx: &Ctx<'_>, counts: &[CountRow], max: i64, reserved: i64, details: &[DetailRow]) -> Output {
+    fn build(
+        &self,
+        ctx: &Ctx<'_>,
+        counts: &[CountRow],
+        max: i64,
+        reserved: i64,
+        details: &[DetailRow],
+    ) -> Output {
         let mut out = Output::default();
-        let seeded = |keys: &[&str]| -> BTreeMap<String, f64> { keys.iter().map(|k| (k.to_string(), 0.0)).collect() };
+        let seeded = |keys: &[&str]| -> BTreeMap<String, f64> {
+            keys.iter().map(|k| (k.to_string(), 0.0)).collect()
+        };
         let mut by_state = seeded(STATES);
         let mut by_wait = seeded(WAIT_EVENT_TYPES);
         let mut by_type = seeded(BACKEND_TYPES);
@@ -239,7 +261,10 @@ impl Activity {
                 *by_type.entry(r.backend_type.clone()).or_default() += n;
             }
         }
-        let mut f = ctx.gauge("pgmig_backends", "Client backends by state, from pg_stat_activity (the exporter's own excluded).");
+        let mut f = ctx.gauge(
+            "pgmig_backends",
+            "Client backends by state, from pg_stat_activity (the exporter's own excluded).",
+        );
         for (k, v) in &by_state {
             f.add(&[("state", k)], *v);
         }
@@ -252,7 +277,10 @@ impl Activity {
             f.add(&[("wait_event_type", k)], *v);
         }
         out.push(f);
-        let mut f = ctx.gauge("pgmig_backends_by_type", "Backends by backend_type, from pg_stat_activity.");
+        let mut f = ctx.gauge(
+            "pgmig_backends_by_type",
+            "Backends by backend_type, from pg_stat_activity.",
+        );
         for (k, v) in &by_type {
             f.add(&[("backend_type", k)], *v);
         }
@@ -312,7 +340,9 @@ impl Activity {
             "How long each running DDL statement has run (now() - query_start), by command, from pg_stat_activity.",
         );
         for d in details.iter().filter(|d| d.kind == "ddl") {
-            let Some(cmd) = d.query.as_deref().and_then(classify_ddl) else { continue };
+            let Some(cmd) = d.query.as_deref().and_then(classify_ddl) else {
+                continue;
+            };
             *running.entry(cmd).or_default() += 1.0;
             let pid = d.pid.to_string();
             let mut labels = vec![
@@ -330,7 +360,10 @@ impl Activity {
             f.add(&labels, d.seconds.max(0.0));
         }
         out.push(f);
-        let mut f = ctx.gauge("pgmig_ddl_running", "Running DDL statements by command, from pg_stat_activity.");
+        let mut f = ctx.gauge(
+            "pgmig_ddl_running",
+            "Running DDL statements by command, from pg_stat_activity.",
+        );
         for (cmd, n) in running {
             f.add(&[("command", cmd)], n);
         }
@@ -488,10 +521,15 @@ pub fn normalize_query(sql: &str, max_len: usize) -> String {
             // Dollar-quoted string: $tag$ ... $tag$
             if let Some(end) = chars[i + 1..].iter().position(|&x| x == '$') {
                 let tag: String = chars[i..i + end + 2].iter().collect();
-                if tag[1..tag.len() - 1].chars().all(|x| x.is_alphanumeric() || x == '_') {
+                if tag[1..tag.len() - 1]
+                    .chars()
+                    .all(|x| x.is_alphanumeric() || x == '_')
+                {
                     let rest: String = chars[i + tag.chars().count()..].iter().collect();
                     if let Some(close) = rest.find(&tag) {
-                        i += tag.chars().count() + rest[..close].chars().count() + tag.chars().count();
+                        i += tag.chars().count()
+                            + rest[..close].chars().count()
+                            + tag.chars().count();
                         out.push('?');
                         last_space = false;
                         continue;
@@ -534,25 +572,58 @@ mod tests {
             classify_ddl("/* flyway */ -- x\n create unique index concurrently idx on t(a)"),
             Some("CREATE INDEX CONCURRENTLY")
         );
-        assert_eq!(classify_ddl("CREATE INDEX i ON t (a)"), Some("CREATE INDEX"));
-        assert_eq!(classify_ddl("alter table t add column c int"), Some("ALTER TABLE"));
-        assert_eq!(classify_ddl("VACUUM (FULL, ANALYZE) t"), Some("VACUUM FULL"));
+        assert_eq!(
+            classify_ddl("CREATE INDEX i ON t (a)"),
+            Some("CREATE INDEX")
+        );
+        assert_eq!(
+            classify_ddl("alter table t add column c int"),
+            Some("ALTER TABLE")
+        );
+        assert_eq!(
+            classify_ddl("VACUUM (FULL, ANALYZE) t"),
+            Some("VACUUM FULL")
+        );
         assert_eq!(classify_ddl("vacuum t"), Some("VACUUM"));
-        assert_eq!(classify_ddl("REINDEX INDEX CONCURRENTLY i"), Some("REINDEX CONCURRENTLY"));
-        assert_eq!(classify_ddl("lock table t in access exclusive mode"), Some("LOCK TABLE"));
-        assert_eq!(classify_ddl("create policy p on t using (true)"), Some("OTHER DDL"));
-        assert_eq!(classify_ddl("select * from t where x = 'create index'"), None);
+        assert_eq!(
+            classify_ddl("REINDEX INDEX CONCURRENTLY i"),
+            Some("REINDEX CONCURRENTLY")
+        );
+        assert_eq!(
+            classify_ddl("lock table t in access exclusive mode"),
+            Some("LOCK TABLE")
+        );
+        assert_eq!(
+            classify_ddl("create policy p on t using (true)"),
+            Some("OTHER DDL")
+        );
+        assert_eq!(
+            classify_ddl("select * from t where x = 'create index'"),
+            None
+        );
         assert_eq!(classify_ddl("update t set altered = true"), None);
     }
 
     #[test]
     fn normalizes_literals_and_truncates() {
         assert_eq!(
-            normalize_query("SELECT *  FROM users\n WHERE email = 'a@b.c' AND id = 42 -- hi", 200),
+            normalize_query(
+                "SELECT *  FROM users\n WHERE email = 'a@b.c' AND id = 42 -- hi",
+                200
+            ),
             "SELECT * FROM users WHERE email = ? AND id = ?"
         );
-        assert_eq!(normalize_query("select $x$secret$x$, 'it''s'", 200), "select ?, ?");
-        assert_eq!(normalize_query("select t1.c2 from t1", 200), "select t1.c2 from t1");
-        assert_eq!(normalize_query("CREATE INDEX CONCURRENTLY idx ON t (a)", 12), "CREATE INDEX");
+        assert_eq!(
+            normalize_query("select $x$secret$x$, 'it''s'", 200),
+            "select ?, ?"
+        );
+        assert_eq!(
+            normalize_query("select t1.c2 from t1", 200),
+            "select t1.c2 from t1"
+        );
+        assert_eq!(
+            normalize_query("CREATE INDEX CONCURRENTLY idx ON t (a)", 12),
+            "CREATE INDEX"
+        );
     }
 }

@@ -55,7 +55,10 @@ fn locks_sql(server_version_num: i32) -> String {
     let (waitstart_col, start_expr) = if server_version_num >= 140000 {
         ("waitstart", "coalesce(l.waitstart, now())")
     } else {
-        ("NULL::timestamptz AS waitstart", "coalesce(a.query_start, now())")
+        (
+            "NULL::timestamptz AS waitstart",
+            "coalesce(a.query_start, now())",
+        )
     };
     format!(
         "WITH l AS (\
@@ -134,7 +137,11 @@ pub struct Analysis {
 
 /// Works out chains, roots and queues from the rows of one poll.
 pub fn analyse(rows: &[LockRow]) -> Analysis {
-    let waiting: HashMap<i32, &LockRow> = rows.iter().filter(|r| !r.granted).map(|r| (r.pid, r)).collect();
+    let waiting: HashMap<i32, &LockRow> = rows
+        .iter()
+        .filter(|r| !r.granted)
+        .map(|r| (r.pid, r))
+        .collect();
     let mut a = Analysis {
         now: rows.first().map(|r| r.now).unwrap_or(0.0),
         ..Default::default()
@@ -158,7 +165,10 @@ pub fn analyse(rows: &[LockRow]) -> Analysis {
         }
     }
     for r in rows.iter().filter(|r| r.locktype == "relation") {
-        let q = a.relations.entry((r.lock_datname.clone(), r.relation.clone())).or_default();
+        let q = a
+            .relations
+            .entry((r.lock_datname.clone(), r.relation.clone()))
+            .or_default();
         if !r.granted {
             q.waiting += 1;
         }
@@ -170,7 +180,11 @@ pub fn analyse(rows: &[LockRow]) -> Analysis {
             }
         }
     }
-    a.blocked.sort_by(|x, y| y.wait_seconds.total_cmp(&x.wait_seconds).then(x.row.pid.cmp(&y.row.pid)));
+    a.blocked.sort_by(|x, y| {
+        y.wait_seconds
+            .total_cmp(&x.wait_seconds)
+            .then(x.row.pid.cmp(&y.row.pid))
+    });
     a
 }
 
@@ -209,7 +223,12 @@ fn chain(
     v
 }
 
-fn collect_roots(pid: i32, waiting: &HashMap<i32, &LockRow>, roots: &mut BTreeSet<i32>, seen: &mut HashSet<i32>) {
+fn collect_roots(
+    pid: i32,
+    waiting: &HashMap<i32, &LockRow>,
+    roots: &mut BTreeSet<i32>,
+    seen: &mut HashSet<i32>,
+) {
     if !seen.insert(pid) {
         return;
     }
@@ -235,7 +254,10 @@ fn track_waits(state: &mut HashMap<i32, Wait>, blocked: &[Blocked], now: f64) ->
     let mut ended = Vec::new();
     let mut current: HashMap<i32, Wait> = HashMap::with_capacity(blocked.len());
     for b in blocked {
-        let key = format!("{}/{}/{}/{}", b.row.locktype, b.row.lock_datname, b.row.relation, b.row.mode);
+        let key = format!(
+            "{}/{}/{}/{}",
+            b.row.locktype, b.row.lock_datname, b.row.relation, b.row.mode
+        );
         let start = match state.get(&b.row.pid) {
             Some(w) if w.key == key => w.start.min(b.row.wait_start),
             Some(w) => {
@@ -282,7 +304,11 @@ impl Collector for Locks {
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);
-            let rows = ctx.client.query(&locks_sql(ctx.server_version_num), &[&ctx.own_pids]).await.map_err(q)?;
+            let rows = ctx
+                .client
+                .query(&locks_sql(ctx.server_version_num), &[&ctx.own_pids])
+                .await
+                .map_err(q)?;
             let mut lock_rows = Vec::with_capacity(rows.len());
             for r in &rows {
                 lock_rows.push(LockRow {
@@ -337,12 +363,18 @@ impl Collector for Locks {
 impl Locks {
     fn build(&self, ctx: &Ctx<'_>, a: &Analysis, roots: &HashMap<i32, RootInfo>) -> Output {
         let mut out = Output::default();
-        let mut f = ctx.gauge("pgmig_blocked_backends", "Backends waiting for a heavyweight lock, from pg_locks (the exporter's own excluded).");
+        let mut f = ctx.gauge(
+            "pgmig_blocked_backends",
+            "Backends waiting for a heavyweight lock, from pg_locks (the exporter's own excluded).",
+        );
         f.add(&[], a.blocked.len() as f64);
         out.push(f);
 
         let mut oldest = ctx.gauge("pgmig_lock_oldest_wait_seconds", "The longest current lock wait in seconds, from pg_locks.waitstart (14+) or query_start (13); 0 when nobody waits.");
-        oldest.add(&[], a.blocked.first().map(|b| b.wait_seconds).unwrap_or(0.0));
+        oldest.add(
+            &[],
+            a.blocked.first().map(|b| b.wait_seconds).unwrap_or(0.0),
+        );
         out.push(oldest);
 
         let mut wait = ctx.gauge(
@@ -369,7 +401,10 @@ impl Locks {
                 ],
                 b.wait_seconds,
             );
-            depth.add(&[("pid", &pid), ("blocking_root_pid", &root)], b.depth as f64);
+            depth.add(
+                &[("pid", &pid), ("blocking_root_pid", &root)],
+                b.depth as f64,
+            );
         }
         out.dropped += a.blocked.len().saturating_sub(self.max_blocked) * 2;
         out.push(wait);
@@ -396,7 +431,10 @@ impl Locks {
                     ("pid", &p),
                     ("datname", info.map(|i| i.datname.as_str()).unwrap_or("")),
                     ("usename", info.map(|i| i.usename.as_str()).unwrap_or("")),
-                    ("application_name", info.map(|i| i.application_name.as_str()).unwrap_or("")),
+                    (
+                        "application_name",
+                        info.map(|i| i.application_name.as_str()).unwrap_or(""),
+                    ),
                     ("state", state),
                 ],
                 *n as f64,
@@ -406,7 +444,11 @@ impl Locks {
         out.push(rb);
         out.push(rt);
 
-        let mut rels: Vec<(&(String, String), &RelationQueue)> = a.relations.iter().filter(|(_, q)| q.waiting > 0 || q.ael_held || q.ael_waiting).collect();
+        let mut rels: Vec<(&(String, String), &RelationQueue)> = a
+            .relations
+            .iter()
+            .filter(|(_, q)| q.waiting > 0 || q.ael_held || q.ael_waiting)
+            .collect();
         rels.sort_by(|x, y| y.1.waiting.cmp(&x.1.waiting).then(x.0.cmp(y.0)));
         out.dropped += rels.len().saturating_sub(self.max_relations) * 3;
         let mut ql = ctx.gauge(
@@ -419,8 +461,14 @@ impl Locks {
         );
         for ((db, rel), q) in rels.into_iter().take(self.max_relations) {
             ql.add(&[("datname", db), ("relation", rel)], q.waiting as f64);
-            ael.add(&[("datname", db), ("relation", rel), ("status", "held")], if q.ael_held { 1.0 } else { 0.0 });
-            ael.add(&[("datname", db), ("relation", rel), ("status", "waiting")], if q.ael_waiting { 1.0 } else { 0.0 });
+            ael.add(
+                &[("datname", db), ("relation", rel), ("status", "held")],
+                if q.ael_held { 1.0 } else { 0.0 },
+            );
+            ael.add(
+                &[("datname", db), ("relation", rel), ("status", "waiting")],
+                if q.ael_waiting { 1.0 } else { 0.0 },
+            );
         }
         out.push(ql);
         out.push(ael);
@@ -432,7 +480,13 @@ impl Locks {
 mod tests {
     use super::*;
 
-    fn row(pid: i32, granted: bool, mode: &str, blockers: Option<Vec<i32>>, wait_start: f64) -> LockRow {
+    fn row(
+        pid: i32,
+        granted: bool,
+        mode: &str,
+        blockers: Option<Vec<i32>>,
+        wait_start: f64,
+    ) -> LockRow {
         LockRow {
             pid,
             granted,
@@ -470,7 +524,14 @@ mod tests {
         assert_eq!(depth[&13], 2);
         assert_eq!(a.roots.get(&10), Some(&3));
         let q = &a.relations[&("app".to_string(), "public.orders".to_string())];
-        assert_eq!(q, &RelationQueue { waiting: 3, ael_held: true, ael_waiting: true });
+        assert_eq!(
+            q,
+            &RelationQueue {
+                waiting: 3,
+                ael_held: true,
+                ael_waiting: true
+            }
+        );
         // Longest wait first.
         assert_eq!(a.blocked[0].row.pid, 11);
         assert_eq!(a.blocked[0].wait_seconds, 10.0);
@@ -509,7 +570,10 @@ mod tests {
     #[test]
     fn a_pid_waiting_on_another_lock_ends_its_first_wait() {
         let mut state = HashMap::new();
-        let a = analyse(&[row(10, true, "AccessExclusiveLock", None, 0.0), row(11, false, "AccessShareLock", Some(vec![10]), 90.0)]);
+        let a = analyse(&[
+            row(10, true, "AccessExclusiveLock", None, 0.0),
+            row(11, false, "AccessShareLock", Some(vec![10]), 90.0),
+        ]);
         track_waits(&mut state, &a.blocked, 100.0);
         let mut other = row(11, false, "RowExclusiveLock", Some(vec![10]), 105.0);
         other.now = 106.0;

@@ -84,7 +84,13 @@ impl CollectError {
     }
 
     pub fn connection_lost(&self) -> bool {
-        matches!(self, CollectError::Query { connection_lost: true, .. })
+        matches!(
+            self,
+            CollectError::Query {
+                connection_lost: true,
+                ..
+            }
+        )
     }
 }
 
@@ -95,14 +101,16 @@ pub fn col<'r, T: tokio_postgres::types::FromSql<'r>>(
     row: &'r tokio_postgres::Row,
     column: &str,
 ) -> Result<T, CollectError> {
-    row.try_get::<_, T>(column).map_err(|e| CollectError::Column {
-        collector,
-        column: column.to_string(),
-        message: crate::db::error_text(&e),
-    })
+    row.try_get::<_, T>(column)
+        .map_err(|e| CollectError::Column {
+            collector,
+            column: column.to_string(),
+            message: crate::db::error_text(&e),
+        })
 }
 
-pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<Output, CollectError>> + Send + 'a>>;
+pub type CollectFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Output, CollectError>> + Send + 'a>>;
 
 pub trait Collector: Send {
     fn name(&self) -> &'static str;

@@ -1,0 +1,279 @@
+//! The HTTP side as Prometheus and people see it: promtool's lint on a real
+//! scrape, OpenMetrics negotiation, gzip, the health endpoints and the
+//! landing page; and the command line (--help, --version, --check-config).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{http_get, Exporter, PgCluster, EXPORTER};
+
+async fn running_exporter(prefix: &str) -> Exporter {
+    let pg = PgCluster::shared();
+    let db = pg.create_database(prefix).await;
+    let e = Exporter::start(
+        &[],
+        &[
+            ("PGMIG_DATABASE_URL", &pg.url(&db)),
+            ("PGMIG_TARGET_NAME", "t"),
+        ],
+    );
+    e.wait_for("both collectors succeeded", Duration::from_secs(30), |m| {
+        (m.get(
+            "pgmig_collector_success",
+            &[("target", "t"), ("collector", "locks")],
+        ) == Some(1.0)
+            && m.get(
+                "pgmig_collector_success",
+                &[("target", "t"), ("collector", "activity")],
+            ) == Some(1.0))
+        .then_some(())
+    });
+    e
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_check_metrics_finds_no_problem_in_a_real_scrape() {
+    let e = running_exporter("promtool").await;
+    // Make the lock series appear too, so they are linted as well.
+    let pg = PgCluster::shared();
+    let db = pg.create_database("promtool_locks").await;
+    let a = pg.connect(&db).await;
+    a.batch_execute("CREATE TABLE t (x int)").await.unwrap();
+    a.batch_execute("BEGIN; LOCK TABLE t").await.unwrap();
+    let b = pg.connect(&db).await;
+    let task = tokio::spawn(async move { b.batch_execute("SELECT * FROM t").await });
+    let body = e.wait_for("a blocked backend", Duration::from_secs(30), |m| {
+        (m.get("pgmig_blocked_backends", &[("target", "t")])
+            .unwrap_or(0.0)
+            >= 1.0)
+            .then(|| m.raw.clone())
+    });
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus; scripts/test installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let problems = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && problems.trim().is_empty(),
+        "promtool check metrics:\n{problems}"
+    );
+    a.batch_execute("COMMIT").await.unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openmetrics_when_asked_and_gzip_when_accepted() {
+    let e = running_exporter("formats").await;
+    let plain = http_get(e.addr, "/metrics", &[]);
+    assert_eq!(
+        plain.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(plain
+        .text()
+        .contains("# TYPE pgmig_connect_errors_total counter"));
+
+    let om = http_get(
+        e.addr,
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text; version=1.0.0,text/plain;q=0.5",
+        )],
+    );
+    assert!(om
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = om.text();
+    assert!(text.ends_with("# EOF\n"));
+    assert!(text.contains("# TYPE pgmig_connect_errors counter"));
+    assert!(text.contains("pgmig_connect_errors_total{target=\"t\"}"));
+
+    let gz = http_get(e.addr, "/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(gz.body.as_slice())
+        .read_to_string(&mut unzipped)
+        .unwrap();
+    assert!(unzipped.contains("pgmig_up{target=\"t\"} 1"));
+    assert!(gz.body.len() < unzipped.len() / 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_ready_landing_and_unknown_paths() {
+    let e = running_exporter("endpoints").await;
+    assert_eq!(e.get("/healthz").status, 200);
+    assert_eq!(e.get("/readyz").status, 200);
+    let landing = e.get("/");
+    assert_eq!(landing.status, 200);
+    assert!(landing.text().contains("<a href=\"/metrics\">"));
+    assert!(landing.text().contains("<td>t</td><td>up</td>"));
+    assert_eq!(e.get("/nope").status, 404);
+}
+
+#[test]
+fn readyz_is_503_until_every_target_has_been_polled() {
+    // A target that never answers: a listening socket that accepts and says nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn =
+        format!("host=127.0.0.1 port={port} user=x dbname=x sslmode=disable connect_timeout=20");
+    let e = Exporter::start(&[], &[("PGMIG_DATABASE_URL", &dsn)]);
+    assert_eq!(e.get("/readyz").status, 503);
+    assert_eq!(e.get("/healthz").status, 200);
+    assert!(e.get("/").text().contains("starting"));
+    drop(silent);
+}
+
+#[test]
+fn help_and_version() {
+    let out = Command::new(EXPORTER).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for flag in [
+        "--web.listen-address",
+        "--web.telemetry-path",
+        "--config.file",
+        "--log.level",
+        "--log.format",
+        "--check-config",
+        "PGMIG_DATABASE_URL_FILE",
+        "9786",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    let out = Command::new(EXPORTER).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("pg_migration_exporter {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+fn check_config(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = Command::new(EXPORTER);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    let out = cmd
+        .arg("--check-config")
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn check_config_prints_what_would_run_without_secrets() {
+    let (ok, out, err) = check_config(
+        &[],
+        &[(
+            "PGMIG_DATABASE_URL",
+            "postgres://mon:s3cret-pw@db.example:6432/app?sslmode=verify-full",
+        )],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("db.example:6432/app: host=db.example port=6432 user=mon dbname=app password=<redacted> sslmode=verify-full"), "{out}");
+    assert!(out.contains("locks: every 1s (timeout 2s)"), "{out}");
+    assert!(out.contains("lock_timeout=100ms"), "{out}");
+    assert!(!out.contains("s3cret-pw"));
+}
+
+#[test]
+fn check_config_names_file_line_and_key_and_fails() {
+    let dir = std::env::temp_dir().join(format!("pgmig-badcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        (
+            "unknown.yml",
+            "collectors:\n  locks:\n    interval: 1s\n    max_relatoins: 5\n",
+            ":4",
+            "collectors.locks.max_relatoins",
+        ),
+        (
+            "duration.yml",
+            "session:\n  lock_timeout: 100\n",
+            ":2",
+            "session.lock_timeout: invalid duration \"100\": missing unit",
+        ),
+        (
+            "both.yml",
+            "targets:\n  - name: a\n    dsn: host=x\n    dsn_file: /x\n",
+            ":",
+            "only one of dsn and dsn_file",
+        ),
+        (
+            "dup.yml",
+            "targets:\n  - name: a\n    dsn: host=x\n  - name: a\n    dsn: host=y\n",
+            ":",
+            "name \"a\" is used twice",
+        ),
+        (
+            "type.yml",
+            "collectors:\n  activity:\n    query_text: maybe\n",
+            ":3",
+            "collectors.activity.query_text",
+        ),
+    ];
+    for (name, text, line, key) in cases {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        let (ok, _, err) = check_config(&["--config.file", p.to_str().unwrap()], &[]);
+        assert!(!ok, "{name} was accepted");
+        let want = format!("{}{line}", p.display());
+        assert!(err.contains(&want), "{name}: {err} lacks {want}");
+        assert!(err.contains(key), "{name}: {err} lacks {key}");
+    }
+    let (ok, _, err) = check_config(
+        &[],
+        &[(
+            "PGMIG_DATABASE_URL",
+            "postgres://u:pw@h/d?sslmode=sometimes",
+        )],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("PGMIG_DATABASE_URL") && err.contains("sslmode") && !err.contains(":pw@"),
+        "{err}"
+    );
+}
+
+#[test]
+fn secrets_come_from_files() {
+    let dir = std::env::temp_dir().join(format!("pgmig-secret-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("dsn");
+    std::fs::write(&f, "postgres://mon:from-file@filehost:5999/appdb\n").unwrap();
+    let (ok, out, err) = check_config(&[], &[("PGMIG_DATABASE_URL_FILE", f.to_str().unwrap())]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("filehost:5999/appdb") && !out.contains("from-file"),
+        "{out}"
+    );
+    let (ok, _, err) = check_config(&[], &[("PGMIG_DATABASE_URL_FILE", "/nonexistent/dsn")]);
+    assert!(!ok && err.contains("PGMIG_DATABASE_URL_FILE"), "{err}");
+}
