@@ -163,6 +163,11 @@ async fn run_lane(
         m.collector_success
             .with_label_values(&[tname, c.collector.name()])
             .set(0.0);
+        // Counters exist from the start at 0, so rate() sees the first error.
+        for kind in ["error", "timeout"] {
+            m.collector_errors
+                .with_label_values(&[tname, c.collector.name(), kind]);
+        }
     }
     m.up.with_label_values(&[tname]).set(0.0);
     m.connections.with_label_values(&[tname]).set(0.0);
