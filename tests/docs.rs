@@ -16,13 +16,30 @@ struct Doc {
 }
 
 fn documented() -> BTreeMap<String, Doc> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
+            .unwrap();
     let mut out = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with("| `pgmig_")) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
         let name = cells[0].trim_matches('`').to_string();
-        let labels = cells[2].split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-        assert!(out.insert(name.clone(), Doc { kind: cells[1].to_string(), labels }).is_none(), "{name} documented twice");
+        let labels = cells[2]
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        assert!(
+            out.insert(
+                name.clone(),
+                Doc {
+                    kind: cells[1].to_string(),
+                    labels
+                }
+            )
+            .is_none(),
+            "{name} documented twice"
+        );
     }
     out
 }
@@ -42,7 +59,10 @@ fn names_in_source() -> BTreeSet<String> {
                     let rest = &text[i + 1..];
                     let end = rest.find('"').unwrap();
                     let name = &rest[..end];
-                    if name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                    if name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    {
                         out.insert(name.to_string());
                     }
                 }
@@ -60,8 +80,14 @@ fn every_metric_in_the_source_is_documented_and_vice_versa() {
     let code = names_in_source();
     let undocumented: Vec<_> = code.difference(&docs).collect();
     let stale: Vec<_> = docs.difference(&code).collect();
-    assert!(undocumented.is_empty(), "in the code, missing from docs/metrics.md: {undocumented:?}");
-    assert!(stale.is_empty(), "in docs/metrics.md, not in the code: {stale:?}");
+    assert!(
+        undocumented.is_empty(),
+        "in the code, missing from docs/metrics.md: {undocumented:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "in docs/metrics.md, not in the code: {stale:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,17 +96,30 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
     let db = pg.create_database("docs").await;
     let setup = pg.connect(&db).await;
     setup.batch_execute("CREATE TABLE t (x int)").await.unwrap();
-    let exporter = Exporter::start(&[], &[("PGMIG_DATABASE_URL", &pg.url(&db)), ("PGMIG_TARGET_NAME", "d")]);
+    let exporter = Exporter::start(
+        &[],
+        &[
+            ("PGMIG_DATABASE_URL", &pg.url(&db)),
+            ("PGMIG_TARGET_NAME", "d"),
+        ],
+    );
     // Make every family appear: a lock queue, then a completed wait.
     let holder = pg.connect(&db).await;
-    holder.batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE").await.unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
     let (pid, task) = spawn_blocked(pg, &db, "ALTER TABLE t ADD COLUMN y int").await;
     wait_until_lock_wait(pg, &db, pid).await;
-    exporter.wait_for("a blocked backend", Duration::from_secs(30), |m| (m.get("pgmig_blocked_backends", &[("target", "d")]) == Some(1.0)).then_some(()));
+    exporter.wait_for("a blocked backend", Duration::from_secs(30), |m| {
+        (m.get("pgmig_blocked_backends", &[("target", "d")]) == Some(1.0)).then_some(())
+    });
     let raw = exporter.get("/metrics").text();
     holder.batch_execute("COMMIT").await.unwrap();
     task.await.unwrap().unwrap();
-    exporter.wait_for("the wait observed", Duration::from_secs(30), |m| (m.get("pgmig_lock_wait_seconds_count", &[("target", "d")]) == Some(1.0)).then_some(()));
+    exporter.wait_for("the wait observed", Duration::from_secs(30), |m| {
+        (m.get("pgmig_lock_wait_seconds_count", &[("target", "d")]) == Some(1.0)).then_some(())
+    });
     let after = exporter.get("/metrics").text();
 
     let docs = documented();
@@ -96,7 +135,11 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
         for s in common::Metrics::parse(text).samples {
             let family = ["_bucket", "_sum", "_count"]
                 .iter()
-                .find_map(|suf| s.name.strip_suffix(suf).filter(|f| seen_types.get(*f).map(String::as_str) == Some("histogram")))
+                .find_map(|suf| {
+                    s.name
+                        .strip_suffix(suf)
+                        .filter(|f| seen_types.get(*f).map(String::as_str) == Some("histogram"))
+                })
                 .unwrap_or(&s.name)
                 .to_string();
             let labels = seen_labels.entry(family).or_default();
@@ -104,10 +147,25 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
         }
     }
     for (name, kind) in &seen_types {
-        let doc = docs.get(name).unwrap_or_else(|| panic!("{name} is served but not documented"));
-        assert_eq!(&doc.kind, kind, "{name}: documented type {} but served {kind}", doc.kind);
-        assert_eq!(&doc.labels, &seen_labels[name], "{name}: documented labels differ from served ones");
+        let doc = docs
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is served but not documented"));
+        assert_eq!(
+            &doc.kind, kind,
+            "{name}: documented type {} but served {kind}",
+            doc.kind
+        );
+        assert_eq!(
+            &doc.labels, &seen_labels[name],
+            "{name}: documented labels differ from served ones"
+        );
     }
-    let missing: Vec<_> = docs.keys().filter(|n| !seen_types.contains_key(*n)).collect();
-    assert!(missing.is_empty(), "documented but never served in this scenario: {missing:?}");
+    let missing: Vec<_> = docs
+        .keys()
+        .filter(|n| !seen_types.contains_key(*n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "documented but never served in this scenario: {missing:?}"
+    );
 }
