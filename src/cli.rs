@@ -103,6 +103,20 @@ pub fn describe(s: &Settings) -> String {
     let _ = writeln!(o, "targets ({}):", s.targets.len());
     for t in &s.targets {
         let _ = writeln!(o, "  {}: {}", t.name, t.conninfo);
+        if !t.databases.is_empty() || t.discover_databases {
+            let _ = writeln!(
+                o,
+                "    databases: {}{}",
+                t.databases.join(", "),
+                if t.discover_databases { " (and every database discovered on the server)" } else { "" }
+            );
+        }
+    }
+    if !s.expected_objects.is_empty() {
+        let _ = writeln!(o, "expected objects ({}):", s.expected_objects.len());
+        for x in &s.expected_objects {
+            let _ = writeln!(o, "  {} {} ({:?})", x.kind.as_str(), x.label, x.expect);
+        }
     }
     let _ = writeln!(o, "collectors:");
     for spec in COLLECTORS {
@@ -110,11 +124,15 @@ pub fn describe(s: &Settings) -> String {
         if sch.enabled {
             let _ = writeln!(
                 o,
-                "  {}: every {} (timeout {}), {:?} lane",
+                "  {}: every {} (timeout {}), {:?} lane, {}",
                 spec.name,
                 PromDuration(sch.interval),
                 PromDuration(sch.timeout),
-                spec.lane
+                spec.lane,
+                match spec.scope {
+                    crate::collector::Scope::Server => "once per target",
+                    crate::collector::Scope::Database => "in each database",
+                }
             );
         } else {
             let _ = writeln!(o, "  {}: disabled", spec.name);

@@ -88,47 +88,131 @@ pub struct Schedule {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActivitySettings {
-    pub schedule: Schedule,
-    /// Opt-in: add a normalised, truncated `query` label to DDL and oldest-query series.
-    pub query_text: bool,
-    pub query_text_max_length: usize,
+/// Declares a collector's config-file section (the schedule keys plus its
+/// own options, unknown keys rejected) and its resolved settings.
+macro_rules! collector_section {
+    ($file:ident => $settings:ident { $($(#[$doc:meta])* $field:ident : $ty:ty = $default:expr),* $(,)? }) => {
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $file {
+            enabled: Option<bool>,
+            interval: Option<PromDuration>,
+            timeout: Option<PromDuration>,
+            $($field: Option<$ty>,)*
+        }
+
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $settings {
+            pub schedule: Schedule,
+            $($(#[$doc])* pub $field: $ty,)*
+        }
+
+        impl $file {
+            fn resolve(&self, default: Schedule, key: &str, file: &str) -> Result<$settings, ConfigError> {
+                Ok($settings {
+                    schedule: merge_schedule(default, self.enabled, self.interval, self.timeout, key, file)?,
+                    $($field: self.$field.clone().unwrap_or_else(|| $default),)*
+                })
+            }
+        }
+    };
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct LocksSettings {
-    pub schedule: Schedule,
-    pub max_blocked_series: usize,
-    pub max_relations: usize,
+collector_section!(FileActivity => ActivitySettings {
+    /// Opt-in: add a normalised, truncated `query` label to DDL and oldest-query series.
+    query_text: bool = false,
+    query_text_max_length: usize = 120,
+});
+collector_section!(FileLocks => LocksSettings {
+    max_blocked_series: usize = 200,
+    max_relations: usize = 100,
+});
+collector_section!(FileProbe => ProbeSettings {});
+collector_section!(FileProgress => ProgressSettings {});
+collector_section!(FileDatabase => DatabaseSettings {});
+collector_section!(FileStatements => StatementsSettings {
+    /// Statements kept per poll, by total execution time; the rest are summed into `other`.
+    top_n: usize = 50,
+    query_text: bool = false,
+    query_text_max_length: usize = 120,
+});
+collector_section!(FileIndexes => IndexesSettings {
+    /// Per-index series kept per database (invalid indexes always kept), largest first.
+    max_indexes: usize = 2000,
+});
+collector_section!(FileTables => TablesSettings {
+    max_tables: usize = 1000,
+});
+collector_section!(FileFunctions => FunctionsSettings {
+    max_functions: usize = 500,
+});
+collector_section!(FileExpected => ExpectedSettings {});
+collector_section!(FileFrameworks => FrameworksSettings {
+    /// Extra schema-history tables of in-house tools.
+    custom: Vec<CustomFrameworkTable> = Vec::new(),
+});
+
+/// A schema-history table of an in-house migration tool.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFrameworkTable {
+    /// `schema.table` (or `table` in `public`).
+    pub table: String,
+    /// Column holding the migration's version or name.
+    pub version_column: String,
+    /// Column holding when it was applied (timestamp), if any.
+    pub applied_at_column: Option<String>,
+    /// Boolean column that is false for a failed migration, if any.
+    pub success_column: Option<String>,
+    /// Boolean column that is true for a dirty (half-applied) state, if any.
+    pub dirty_column: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectorSettings {
     pub activity: ActivitySettings,
     pub locks: LocksSettings,
+    pub probe: ProbeSettings,
+    pub progress: ProgressSettings,
+    pub database: DatabaseSettings,
+    pub statements: StatementsSettings,
+    pub indexes: IndexesSettings,
+    pub tables: TablesSettings,
+    pub functions: FunctionsSettings,
+    pub expected_objects: ExpectedSettings,
+    pub frameworks: FrameworksSettings,
+}
+
+fn schedule(interval_ms: u64, timeout_ms: u64) -> Schedule {
+    Schedule {
+        enabled: true,
+        interval: Duration::from_millis(interval_ms),
+        timeout: Duration::from_millis(timeout_ms),
+    }
 }
 
 impl Default for CollectorSettings {
     fn default() -> Self {
-        let fast = Schedule {
-            enabled: true,
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
-        };
-        CollectorSettings {
-            activity: ActivitySettings {
-                schedule: fast,
-                query_text: false,
-                query_text_max_length: 120,
-            },
-            locks: LocksSettings {
-                schedule: fast,
-                max_blocked_series: 200,
-                max_relations: 100,
-            },
-        }
+        FileCollectors::default()
+            .resolve("<defaults>")
+            .expect("the defaults are valid")
     }
+}
+
+/// Which schemas and tables the per-object collectors (indexes, tables,
+/// functions) look at: PostgreSQL regular expressions, matched in the
+/// database. Empty include lists mean everything.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectFilter {
+    #[serde(default)]
+    pub include_schemas: Vec<String>,
+    #[serde(default)]
+    pub exclude_schemas: Vec<String>,
+    #[serde(default)]
+    pub include_tables: Vec<String>,
+    #[serde(default)]
+    pub exclude_tables: Vec<String>,
 }
 
 /// One database to watch.
@@ -136,6 +220,12 @@ impl Default for CollectorSettings {
 pub struct TargetSettings {
     pub name: String,
     pub conninfo: ConnInfo,
+    /// Databases the per-database collectors run in besides the connection's own.
+    pub databases: Vec<String>,
+    /// Also run them in every database on the server that accepts connections.
+    pub discover_databases: bool,
+    /// Databases discovery leaves out (templates always are).
+    pub exclude_databases: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +238,8 @@ pub struct Settings {
     pub session: SessionSettings,
     pub targets: Vec<TargetSettings>,
     pub collectors: CollectorSettings,
+    pub objects: ObjectFilter,
+    pub expected_objects: Vec<crate::expected::ExpectedObject>,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -209,6 +301,10 @@ struct FileConfig {
     targets: FileTargets,
     #[serde(default)]
     collectors: FileCollectors,
+    #[serde(default)]
+    objects: ObjectFilter,
+    #[serde(default)]
+    expected_objects: Vec<crate::expected::ExpectedObject>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -242,6 +338,9 @@ struct FileSession {
 struct FileTarget {
     name: Option<String>,
     source: DsnSource,
+    databases: Vec<String>,
+    discover_databases: bool,
+    exclude_databases: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -257,6 +356,12 @@ struct RawTarget {
     name: Option<String>,
     dsn: Option<String>,
     dsn_file: Option<PathBuf>,
+    #[serde(default)]
+    databases: Vec<String>,
+    #[serde(default)]
+    discover_databases: bool,
+    #[serde(default)]
+    exclude_databases: Vec<String>,
 }
 
 impl TryFrom<RawTarget> for FileTarget {
@@ -279,6 +384,9 @@ impl TryFrom<RawTarget> for FileTarget {
         Ok(FileTarget {
             name: r.name,
             source,
+            databases: r.databases,
+            discover_databases: r.discover_databases,
+            exclude_databases: r.exclude_databases,
         })
     }
 }
@@ -302,14 +410,6 @@ impl TryFrom<Vec<FileTarget>> for FileTargets {
     }
 }
 
-/// The schedule keys every collector section has. (Not a flattened struct:
-/// serde's flatten loses the key path in error messages.)
-struct FileSchedule {
-    enabled: Option<bool>,
-    interval: Option<PromDuration>,
-    timeout: Option<PromDuration>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileCollectors {
@@ -317,38 +417,58 @@ struct FileCollectors {
     activity: FileActivity,
     #[serde(default)]
     locks: FileLocks,
+    #[serde(default)]
+    probe: FileProbe,
+    #[serde(default)]
+    progress: FileProgress,
+    #[serde(default)]
+    database: FileDatabase,
+    #[serde(default)]
+    statements: FileStatements,
+    #[serde(default)]
+    indexes: FileIndexes,
+    #[serde(default)]
+    tables: FileTables,
+    #[serde(default)]
+    functions: FileFunctions,
+    #[serde(default)]
+    expected_objects: FileExpected,
+    #[serde(default)]
+    frameworks: FileFrameworks,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileActivity {
-    enabled: Option<bool>,
-    interval: Option<PromDuration>,
-    timeout: Option<PromDuration>,
-    query_text: Option<bool>,
-    query_text_max_length: Option<usize>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileLocks {
-    enabled: Option<bool>,
-    interval: Option<PromDuration>,
-    timeout: Option<PromDuration>,
-    max_blocked_series: Option<usize>,
-    max_relations: Option<usize>,
+impl FileCollectors {
+    /// Default schedules: 1 s for what answers "who is blocked now", slower
+    /// for catalog and statistics collectors.
+    fn resolve(&self, file: &str) -> Result<CollectorSettings, ConfigError> {
+        Ok(CollectorSettings {
+            activity: self.activity.resolve(schedule(1000, 2000), "activity", file)?,
+            locks: self.locks.resolve(schedule(1000, 2000), "locks", file)?,
+            probe: self.probe.resolve(schedule(1000, 2000), "probe", file)?,
+            progress: self.progress.resolve(schedule(5000, 5000), "progress", file)?,
+            database: self.database.resolve(schedule(15_000, 5000), "database", file)?,
+            statements: self.statements.resolve(schedule(30_000, 10_000), "statements", file)?,
+            indexes: self.indexes.resolve(schedule(60_000, 15_000), "indexes", file)?,
+            tables: self.tables.resolve(schedule(60_000, 15_000), "tables", file)?,
+            functions: self.functions.resolve(schedule(60_000, 10_000), "functions", file)?,
+            expected_objects: self.expected_objects.resolve(schedule(15_000, 10_000), "expected_objects", file)?,
+            frameworks: self.frameworks.resolve(schedule(15_000, 10_000), "frameworks", file)?,
+        })
+    }
 }
 
 fn merge_schedule(
     base: Schedule,
-    f: &FileSchedule,
+    enabled: Option<bool>,
+    interval: Option<PromDuration>,
+    timeout: Option<PromDuration>,
     key: &str,
     file: &str,
 ) -> Result<Schedule, ConfigError> {
     let s = Schedule {
-        enabled: f.enabled.unwrap_or(base.enabled),
-        interval: f.interval.map(|d| d.0).unwrap_or(base.interval),
-        timeout: f.timeout.map(|d| d.0).unwrap_or(base.timeout),
+        enabled: enabled.unwrap_or(base.enabled),
+        interval: interval.map(|d| d.0).unwrap_or(base.interval),
+        timeout: timeout.map(|d| d.0).unwrap_or(base.timeout),
     };
     let err = |message: String| ConfigError::File {
         file: file.to_string(),
@@ -356,14 +476,10 @@ fn merge_schedule(
         message,
     };
     if s.interval < Duration::from_millis(100) {
-        return Err(err(format!(
-            "collectors.{key}.interval: must be at least 100ms"
-        )));
+        return Err(err(format!("collectors.{key}.interval: must be at least 100ms")));
     }
     if s.timeout < Duration::from_millis(10) {
-        return Err(err(format!(
-            "collectors.{key}.timeout: must be at least 10ms"
-        )));
+        return Err(err(format!("collectors.{key}.timeout: must be at least 10ms")));
     }
     Ok(s)
 }
@@ -502,44 +618,7 @@ impl Settings {
             ));
         }
 
-        let dc = CollectorSettings::default();
-        let fc = &file_cfg.collectors;
-        let collectors = CollectorSettings {
-            activity: ActivitySettings {
-                schedule: merge_schedule(
-                    dc.activity.schedule,
-                    &FileSchedule {
-                        enabled: fc.activity.enabled,
-                        interval: fc.activity.interval,
-                        timeout: fc.activity.timeout,
-                    },
-                    "activity",
-                    &file_name,
-                )?,
-                query_text: fc.activity.query_text.unwrap_or(dc.activity.query_text),
-                query_text_max_length: fc
-                    .activity
-                    .query_text_max_length
-                    .unwrap_or(dc.activity.query_text_max_length),
-            },
-            locks: LocksSettings {
-                schedule: merge_schedule(
-                    dc.locks.schedule,
-                    &FileSchedule {
-                        enabled: fc.locks.enabled,
-                        interval: fc.locks.interval,
-                        timeout: fc.locks.timeout,
-                    },
-                    "locks",
-                    &file_name,
-                )?,
-                max_blocked_series: fc
-                    .locks
-                    .max_blocked_series
-                    .unwrap_or(dc.locks.max_blocked_series),
-                max_relations: fc.locks.max_relations.unwrap_or(dc.locks.max_relations),
-            },
-        };
+        let collectors = file_cfg.collectors.resolve(&file_name)?;
 
         let mut targets = Vec::new();
         for (i, t) in file_cfg.targets.0.iter().enumerate() {
@@ -554,7 +633,13 @@ impl Settings {
             ci.fill_from_env(&lookup)
                 .map_err(|e| file_err(&file_name, &key, e.to_string()))?;
             let name = t.name.clone().unwrap_or_else(|| ci.default_name());
-            targets.push(TargetSettings { name, conninfo: ci });
+            targets.push(TargetSettings {
+                name,
+                conninfo: ci,
+                databases: t.databases.clone(),
+                discover_databases: t.discover_databases,
+                exclude_databases: t.exclude_databases.clone(),
+            });
         }
         let env_dsn = match (&env.database_url, &env.database_url_file) {
             (Some(_), Some(_)) => {
@@ -576,7 +661,13 @@ impl Settings {
             ci.fill_from_env(&lookup)
                 .map_err(|e| env_err("PG*", e.to_string()))?;
             let name = env.target_name.clone().unwrap_or_else(|| ci.default_name());
-            targets.push(TargetSettings { name, conninfo: ci });
+            targets.push(TargetSettings {
+                name,
+                conninfo: ci,
+                databases: Vec::new(),
+                discover_databases: false,
+                exclude_databases: Vec::new(),
+            });
         }
         let mut names = std::collections::HashSet::new();
         for t in &targets {
@@ -597,6 +688,8 @@ impl Settings {
             session,
             targets,
             collectors,
+            objects: file_cfg.objects.clone(),
+            expected_objects: file_cfg.expected_objects.clone(),
         })
     }
 }

@@ -80,13 +80,19 @@ pub fn session_setup_sql(s: &SessionSettings, statement_timeout: Duration) -> St
 }
 
 /// Connects to the target and prepares the session.
+/// `dbname` overrides the database of the target's connection string, for
+/// the per-database collectors.
 pub async fn connect(
     target: &TargetSettings,
+    dbname: Option<&str>,
     session: &SessionSettings,
     statement_timeout: Duration,
 ) -> Result<Session, DbError> {
     let tls = crate::tls::connector(&target.conninfo)?;
     let mut cfg = target.conninfo.to_driver_config(&session.application_name);
+    if let Some(d) = dbname {
+        cfg.dbname(d);
+    }
     if target.conninfo.connect_timeout.is_none() {
         cfg.connect_timeout(session.connect_timeout);
     }

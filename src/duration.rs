@@ -60,6 +60,8 @@ impl fmt::Display for PromDuration {
         let ms = self.0.as_millis();
         if ms == 0 {
             write!(f, "0s")
+        } else if ms % 86_400_000 == 0 {
+            write!(f, "{}d", ms / 86_400_000)
         } else if ms % 3_600_000 == 0 {
             write!(f, "{}h", ms / 3_600_000)
         } else if ms % 60_000 == 0 {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod conninfo;
 pub mod db;
 pub mod duration;
+pub mod expected;
 pub mod exposition;
 pub mod http;
 pub mod logging;

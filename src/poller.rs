@@ -1,27 +1,41 @@
 //! The background poller: for every target and lane, one task with one
 //! connection that runs the lane's collectors on their own intervals.
 //!
-//! Connections per target: one per lane in use (two at most), plus a
-//! short-lived one while a query that overran its timeout is being cancelled.
+//! Connections per target: one per lane in use (two at most: the fast lane
+//! for locks, activity and the probe; the slow lane for everything else),
+//! plus, only while it is used, one short-lived connection: to cancel a query
+//! that overran its timeout, or to run the per-database collectors in a
+//! database other than the target's own (the slow lane visits the other
+//! databases one at a time and closes each connection after use).
+//!
 //! Targets and lanes never wait on each other: a dead or slow target only
 //! delays its own task. After a failed connection attempt the task waits with
 //! exponential backoff (0.5 s doubling to 30 s, with jitter) so a server at
 //! max_connections is not hammered.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collector::{Collector, Ctx, Lane, COLLECTORS};
-use crate::config::{Schedule, Settings};
+use crate::collector::{Collector, Ctx, Lane, Scope, Spec, COLLECTORS};
+use crate::config::{Schedule, Settings, TargetSettings};
 use crate::db;
-use crate::state::State;
+use crate::state::{Key, State};
 
-struct Scheduled {
+/// One collector instance: a collector in one database of one target.
+struct Entry {
+    spec: &'static Spec,
+    datname: String,
     collector: Box<dyn Collector>,
     schedule: Schedule,
     next: Instant,
     failing: bool,
+}
+
+impl Entry {
+    fn key(&self, ti: usize) -> Key {
+        (ti, self.spec.name, self.datname.clone())
+    }
 }
 
 /// Backend pids of a target's exporter sessions, shared by its lanes.
@@ -44,12 +58,17 @@ impl OwnPids {
 #[derive(Default)]
 struct LaneStates(Mutex<BTreeMap<Lane, bool>>);
 
+/// The database a target's connection string names.
+pub fn main_database(t: &TargetSettings) -> String {
+    t.conninfo.dbname.clone().unwrap_or_else(|| "postgres".into())
+}
+
 /// Spawns the poll tasks. Returns once they are started.
 pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     for (ti, _) in settings.targets.iter().enumerate() {
         let own = Arc::new(OwnPids::default());
         let lane_states = Arc::new(LaneStates::default());
-        let lanes: std::collections::BTreeSet<Lane> = COLLECTORS
+        let lanes: BTreeSet<Lane> = COLLECTORS
             .iter()
             .filter(|spec| (spec.schedule)(&settings).enabled)
             .map(|spec| spec.lane)
@@ -68,21 +87,40 @@ pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     }
 }
 
-/// The collectors of one lane, built fresh.
-fn build_lane(settings: &Settings, lane: Lane) -> Vec<Scheduled> {
-    COLLECTORS
-        .iter()
-        .filter(|spec| spec.lane == lane)
-        .filter_map(|spec| {
-            let schedule = (spec.schedule)(settings);
-            schedule.enabled.then(|| Scheduled {
-                collector: (spec.build)(settings),
-                schedule,
-                next: Instant::now(),
-                failing: false,
-            })
-        })
-        .collect()
+fn new_entry(settings: &Settings, spec: &'static Spec, datname: &str) -> Entry {
+    Entry {
+        spec,
+        datname: datname.to_string(),
+        collector: (spec.build)(settings),
+        schedule: (spec.schedule)(settings),
+        next: Instant::now(),
+        failing: false,
+    }
+}
+
+/// The collector instances of one lane: server-wide ones in the target's
+/// own database, per-database ones in each listed database.
+fn build_lane(settings: &Settings, ti: usize, lane: Lane) -> Vec<Entry> {
+    let t = &settings.targets[ti];
+    let main = main_database(t);
+    let mut dbs = vec![main.clone()];
+    for d in &t.databases {
+        if !dbs.contains(d) {
+            dbs.push(d.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for spec in COLLECTORS.iter().filter(|s| s.lane == lane && (s.schedule)(settings).enabled) {
+        match spec.scope {
+            Scope::Server => out.push(new_entry(settings, spec, &main)),
+            Scope::Database => {
+                for d in &dbs {
+                    out.push(new_entry(settings, spec, d));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Runs a lane and restarts it should it ever panic: a bug in one collector
@@ -96,14 +134,14 @@ async fn supervise(
     lanes: Arc<LaneStates>,
 ) {
     loop {
-        let collectors = build_lane(&settings, lane);
-        let names: Vec<&'static str> = collectors.iter().map(|c| c.collector.name()).collect();
+        let entries = build_lane(&settings, ti, lane);
+        let keys: Vec<Key> = entries.iter().map(|e| e.key(ti)).collect();
         let task = tokio::spawn(run_lane(
             settings.clone(),
             state.clone(),
             ti,
             lane,
-            collectors,
+            entries,
             own.clone(),
             lanes.clone(),
         ));
@@ -111,12 +149,12 @@ async fn supervise(
             Err(e) if e.is_panic() => {
                 let tname = &settings.targets[ti].name;
                 tracing::error!(target = %tname, lane = ?lane, "poll task panicked; restarting it in 1s");
-                for n in names {
-                    state.remove(ti, n);
+                for k in keys {
+                    state.remove(&k);
                     state
                         .metrics
                         .collector_success
-                        .with_label_values(&[tname, n])
+                        .with_label_values(&[tname, k.1, &k.2])
                         .set(0.0);
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -141,33 +179,140 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed % 1000) as f64 / 1000.0
 }
 
+/// Drops an entry's series and marks it failed.
+fn fail_entry(state: &State, ti: usize, tname: &str, e: &mut Entry) {
+    state.remove(&e.key(ti));
+    state
+        .metrics
+        .collector_success
+        .with_label_values(&[tname, e.spec.name, &e.datname])
+        .set(0.0);
+    e.collector.reset();
+}
+
+/// Runs one due collector instance on a session. Returns true when the
+/// session turned out to be lost.
+async fn run_entry(
+    state: &State,
+    ti: usize,
+    tname: &str,
+    e: &mut Entry,
+    session: &db::Session,
+    own: &OwnPids,
+) -> bool {
+    let m = &state.metrics;
+    let name = e.spec.name;
+    let labels = [tname, name, e.datname.as_str()];
+    let mut lost = false;
+    if session.server_version_num < e.collector.min_server_version() {
+        if !e.failing {
+            tracing::warn!(target = tname, collector = name, datname = %e.datname,
+                server_version = session.server_version_num, min = e.collector.min_server_version(),
+                "collector does not support this server version; skipped");
+            e.failing = true;
+        }
+        m.collector_success.with_label_values(&labels).set(0.0);
+    } else {
+        let pids = own.get();
+        let ctx = Ctx {
+            client: &session.client,
+            target: tname,
+            datname: &e.datname,
+            server_version_num: session.server_version_num,
+            own_pids: &pids,
+            metrics: m,
+        };
+        let started = Instant::now();
+        let result = tokio::time::timeout(e.schedule.timeout, e.collector.collect(&ctx)).await;
+        m.collector_duration
+            .with_label_values(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        match result {
+            Ok(Ok(output)) => {
+                state.put(e.key(ti), output.families);
+                m.collector_success.with_label_values(&labels).set(1.0);
+                m.collector_last_success.with_label_values(&labels).set(unix_now());
+                m.collector_series_dropped
+                    .with_label_values(&labels)
+                    .set(output.dropped as f64);
+                if e.failing {
+                    tracing::info!(target = tname, collector = name, datname = %e.datname, "collector recovered");
+                    e.failing = false;
+                }
+            }
+            Ok(Err(err)) => {
+                fail_entry(state, ti, tname, e);
+                m.collector_errors
+                    .with_label_values(&[tname, name, &e.datname, "error"])
+                    .inc();
+                if !e.failing {
+                    tracing::warn!(target = tname, collector = name, datname = %e.datname, error = %err, "collector failed");
+                } else {
+                    tracing::debug!(target = tname, collector = name, datname = %e.datname, error = %err, "collector still failing");
+                }
+                e.failing = true;
+                lost = err.connection_lost();
+            }
+            Err(_) => {
+                session.cancel_running_query();
+                fail_entry(state, ti, tname, e);
+                m.collector_errors
+                    .with_label_values(&[tname, name, &e.datname, "timeout"])
+                    .inc();
+                tracing::warn!(target = tname, collector = name, datname = %e.datname, timeout = ?e.schedule.timeout,
+                    "collector timed out; its query was cancelled on the server");
+                e.failing = true;
+            }
+        }
+    }
+    let after = Instant::now();
+    e.next += e.schedule.interval;
+    if e.next <= after {
+        e.next = after + e.schedule.interval;
+    }
+    lost || session.is_closed()
+}
+
+const DISCOVER_SQL: &str = "SELECT datname FROM pg_catalog.pg_database \
+     WHERE datallowconn AND NOT datistemplate ORDER BY datname";
+
 async fn run_lane(
     settings: Arc<Settings>,
     state: Arc<State>,
     ti: usize,
     lane: Lane,
-    mut collectors: Vec<Scheduled>,
+    mut entries: Vec<Entry>,
     own: Arc<OwnPids>,
     lanes: Arc<LaneStates>,
 ) {
     let target = &settings.targets[ti];
     let tname = target.name.as_str();
+    let main_db = main_database(target);
     let m = &state.metrics;
-    let statement_timeout = collectors
+    let lane_specs: Vec<&'static Spec> = COLLECTORS
         .iter()
-        .map(|c| c.schedule.timeout)
+        .filter(|s| s.lane == lane && (s.schedule)(&settings).enabled)
+        .collect();
+    let statement_timeout = lane_specs
+        .iter()
+        .map(|s| (s.schedule)(&settings).timeout)
         .max()
         .unwrap_or(settings.session.statement_timeout)
         .min(settings.session.statement_timeout);
-    for c in &collectors {
+    let discover = target.discover_databases && lane_specs.iter().any(|s| s.scope == Scope::Database);
+    let mut next_discovery = Instant::now();
+    let init_entry_metrics = |e: &Entry| {
         m.collector_success
-            .with_label_values(&[tname, c.collector.name()])
+            .with_label_values(&[tname, e.spec.name, &e.datname])
             .set(0.0);
         // Counters exist from the start at 0, so rate() sees the first error.
         for kind in ["error", "timeout"] {
             m.collector_errors
-                .with_label_values(&[tname, c.collector.name(), kind]);
+                .with_label_values(&[tname, e.spec.name, &e.datname, kind]);
         }
+    };
+    for e in &entries {
+        init_entry_metrics(e);
     }
     m.up.with_label_values(&[tname]).set(0.0);
     m.connections.with_label_values(&[tname]).set(0.0);
@@ -178,8 +323,7 @@ async fn run_lane(
         l.insert(lane, up);
         let all_up = l.values().all(|v| *v);
         let open = l.values().filter(|v| **v).count();
-        m.up.with_label_values(&[tname])
-            .set(if all_up { 1.0 } else { 0.0 });
+        m.up.with_label_values(&[tname]).set(if all_up { 1.0 } else { 0.0 });
         m.connections.with_label_values(&[tname]).set(open as f64);
         all_up
     };
@@ -189,10 +333,11 @@ async fn run_lane(
         ((ti as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (unix_now() * 1e6) as u64) | 1;
     let mut last_connect_error: Option<String> = None;
     let mut session: Option<db::Session> = None;
+    let mut failed_dbs: BTreeSet<String> = BTreeSet::new();
 
     loop {
         if session.is_none() {
-            match db::connect(target, &settings.session, statement_timeout).await {
+            match db::connect(target, None, &settings.session, statement_timeout).await {
                 Ok(s) => {
                     tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
                         backend_pid = s.backend_pid, "connected");
@@ -210,13 +355,13 @@ async fn run_lane(
                     last_connect_error = None;
                     backoff = Duration::from_millis(500);
                     let now = Instant::now();
-                    for c in &mut collectors {
-                        c.next = now;
+                    for e in &mut entries {
+                        e.next = now;
                     }
                     session = Some(s);
                 }
-                Err(e) => {
-                    let msg = e.to_string();
+                Err(err) => {
+                    let msg = err.to_string();
                     if last_connect_error.as_deref() != Some(msg.as_str()) {
                         tracing::warn!(target = tname, lane = ?lane, error = %msg,
                             retry_in = ?backoff, "cannot connect; retrying with backoff");
@@ -226,12 +371,8 @@ async fn run_lane(
                     last_connect_error = Some(msg.clone());
                     m.connect_errors.with_label_values(&[tname]).inc();
                     set_lane(false);
-                    for c in &mut collectors {
-                        state.remove(ti, c.collector.name());
-                        m.collector_success
-                            .with_label_values(&[tname, c.collector.name()])
-                            .set(0.0);
-                        c.collector.reset();
+                    for e in &mut entries {
+                        fail_entry(&state, ti, tname, e);
                     }
                     state.update_status(ti, |st| {
                         st.polled_once = true;
@@ -246,93 +387,88 @@ async fn run_lane(
             }
         }
         let s = session.as_ref().expect("session just ensured");
-        let mut lost = false;
+
+        if discover && Instant::now() >= next_discovery {
+            next_discovery = Instant::now() + Duration::from_secs(60);
+            match s.client.query(DISCOVER_SQL, &[]).await {
+                Ok(rows) => {
+                    let found: BTreeSet<String> = rows
+                        .iter()
+                        .map(|r| r.get::<_, String>(0))
+                        .filter(|d| !target.exclude_databases.contains(d))
+                        .collect();
+                    let listed: BTreeSet<String> = std::iter::once(main_db.clone())
+                        .chain(target.databases.iter().cloned())
+                        .collect();
+                    // Vanished databases lose their entries and series.
+                    entries.retain_mut(|e| {
+                        let keep = e.spec.scope == Scope::Server
+                            || listed.contains(&e.datname)
+                            || found.contains(&e.datname);
+                        if !keep {
+                            state.remove(&e.key(ti));
+                        }
+                        keep
+                    });
+                    for d in &found {
+                        for spec in lane_specs.iter().filter(|s| s.scope == Scope::Database) {
+                            if !entries.iter().any(|e| e.spec.name == spec.name && &e.datname == d) {
+                                let e = new_entry(&settings, spec, d);
+                                init_entry_metrics(&e);
+                                entries.push(e);
+                            }
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(target = tname, error = %db::error_text(&err), "database discovery failed")
+                }
+            }
+        }
+
         let now = Instant::now();
-        for c in collectors.iter_mut().filter(|c| c.next <= now) {
-            let name = c.collector.name();
-            let labels = [tname, name];
-            if s.server_version_num < c.collector.min_server_version() {
-                if !c.failing {
-                    tracing::warn!(
-                        target = tname,
-                        collector = name,
-                        server_version = s.server_version_num,
-                        min = c.collector.min_server_version(),
-                        "collector does not support this server version; skipped"
-                    );
-                    c.failing = true;
-                }
-                m.collector_success.with_label_values(&labels).set(0.0);
-                c.next = Instant::now() + c.schedule.interval;
-                continue;
-            }
-            let pids = own.get();
-            let ctx = Ctx {
-                client: &s.client,
-                target: tname,
-                server_version_num: s.server_version_num,
-                own_pids: &pids,
-                metrics: m,
-            };
-            let started = Instant::now();
-            let result = tokio::time::timeout(c.schedule.timeout, c.collector.collect(&ctx)).await;
-            let elapsed = started.elapsed();
-            m.collector_duration
-                .with_label_values(&labels)
-                .observe(elapsed.as_secs_f64());
-            match result {
-                Ok(Ok(output)) => {
-                    state.put(ti, name, output.families);
-                    m.collector_success.with_label_values(&labels).set(1.0);
-                    m.collector_last_success
-                        .with_label_values(&labels)
-                        .set(unix_now());
-                    m.collector_series_dropped
-                        .with_label_values(&labels)
-                        .set(output.dropped as f64);
-                    if c.failing {
-                        tracing::info!(target = tname, collector = name, "collector recovered");
-                        c.failing = false;
-                    }
-                }
-                Ok(Err(e)) => {
-                    state.remove(ti, name);
-                    c.collector.reset();
-                    m.collector_success.with_label_values(&labels).set(0.0);
-                    m.collector_errors
-                        .with_label_values(&[tname, name, "error"])
-                        .inc();
-                    if !c.failing {
-                        tracing::warn!(target = tname, collector = name, error = %e, "collector failed");
-                    } else {
-                        tracing::debug!(target = tname, collector = name, error = %e, "collector still failing");
-                    }
-                    c.failing = true;
-                    if e.connection_lost() {
-                        lost = true;
-                    }
-                }
-                Err(_) => {
-                    s.cancel_running_query();
-                    state.remove(ti, name);
-                    c.collector.reset();
-                    m.collector_success.with_label_values(&labels).set(0.0);
-                    m.collector_errors
-                        .with_label_values(&[tname, name, "timeout"])
-                        .inc();
-                    tracing::warn!(target = tname, collector = name, timeout = ?c.schedule.timeout,
-                        "collector timed out; its query was cancelled on the server");
-                    c.failing = true;
-                }
-            }
-            let after = Instant::now();
-            c.next += c.schedule.interval;
-            if c.next <= after {
-                c.next = after + c.schedule.interval;
-            }
-            if lost || s.is_closed() {
+        let mut lost = false;
+        for e in entries.iter_mut().filter(|e| e.next <= now && e.datname == main_db) {
+            if run_entry(&state, ti, tname, e, s, &own).await {
                 lost = true;
                 break;
+            }
+        }
+        // Per-database collectors elsewhere: one database at a time, each on a
+        // connection opened for the visit and closed after it.
+        if !lost {
+            let other_dbs: BTreeSet<String> = entries
+                .iter()
+                .filter(|e| e.next <= now && e.datname != main_db)
+                .map(|e| e.datname.clone())
+                .collect();
+            for d in other_dbs {
+                match db::connect(target, Some(&d), &settings.session, statement_timeout).await {
+                    Ok(visit) => {
+                        if failed_dbs.remove(&d) {
+                            tracing::info!(target = tname, datname = %d, "database reachable again");
+                        }
+                        own.add(visit.backend_pid);
+                        for e in entries.iter_mut().filter(|e| e.next <= now && e.datname == d) {
+                            if run_entry(&state, ti, tname, e, &visit, &own).await {
+                                break;
+                            }
+                        }
+                        own.remove(visit.backend_pid);
+                    }
+                    Err(err) => {
+                        if failed_dbs.insert(d.clone()) {
+                            tracing::warn!(target = tname, datname = %d, error = %err, "cannot connect to database");
+                        }
+                        for e in entries.iter_mut().filter(|e| e.next <= now && e.datname == d) {
+                            fail_entry(&state, ti, tname, e);
+                            m.collector_errors
+                                .with_label_values(&[tname, e.spec.name, &e.datname, "error"])
+                                .inc();
+                            e.next = Instant::now() + e.schedule.interval;
+                        }
+                    }
+                }
             }
         }
         state.update_status(ti, |st| st.polled_once = true);
@@ -342,12 +478,8 @@ async fn run_lane(
             own.remove(s.backend_pid);
             drop(s);
             let up = set_lane(false);
-            for c in &mut collectors {
-                state.remove(ti, c.collector.name());
-                m.collector_success
-                    .with_label_values(&[tname, c.collector.name()])
-                    .set(0.0);
-                c.collector.reset();
+            for e in &mut entries {
+                fail_entry(&state, ti, tname, e);
             }
             state.update_status(ti, |st| {
                 st.up = up;
@@ -355,9 +487,9 @@ async fn run_lane(
             });
             continue;
         }
-        let next = collectors
+        let next = entries
             .iter()
-            .map(|c| c.next)
+            .map(|e| e.next)
             .min()
             .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         tokio::time::sleep_until(next.into()).await;

@@ -76,28 +76,28 @@ impl SelfMetrics {
             collector_success: gauge(
                 "pgmig_collector_success",
                 "1 when the collector's last run on the target succeeded, 0 when it failed or timed out (its series are then absent).",
-                &["target", "collector"],
+                &["target", "collector", "datname"],
             ),
             collector_duration: histogram(
                 "pgmig_collector_duration_seconds",
                 "Duration of collector runs, successful or not, measured by the exporter.",
-                &["target", "collector"],
+                &["target", "collector", "datname"],
                 COLLECTOR_DURATION_BUCKETS,
             ),
             collector_last_success: gauge(
                 "pgmig_collector_last_success_timestamp_seconds",
                 "Unix time of the collector's last successful run on the target.",
-                &["target", "collector"],
+                &["target", "collector", "datname"],
             ),
             collector_series_dropped: gauge(
                 "pgmig_collector_series_dropped",
                 "Series the collector's last run left out because of its configured cardinality limits.",
-                &["target", "collector"],
+                &["target", "collector", "datname"],
             ),
             collector_errors: counter(
                 "pgmig_collector_errors_total",
                 "Failed collector runs, by kind: error (the query failed) or timeout (the run exceeded its timeout and was cancelled).",
-                &["target", "collector", "kind"],
+                &["target", "collector", "datname", "kind"],
             ),
             connections: gauge(
                 "pgmig_exporter_connections",

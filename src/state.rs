@@ -14,6 +14,9 @@ use crate::selfmetrics::SelfMetrics;
 
 pub type Snapshot = Arc<Vec<MetricFamily>>;
 
+/// (target index, collector, database the collector ran in).
+pub type Key = (usize, &'static str, String);
+
 #[derive(Debug, Clone, Default)]
 pub struct TargetStatus {
     /// At least one poll (connection attempt plus collectors) has completed.
@@ -25,7 +28,7 @@ pub struct TargetStatus {
 }
 
 pub struct State {
-    snapshots: RwLock<HashMap<(usize, &'static str), Snapshot>>,
+    snapshots: RwLock<HashMap<Key, Snapshot>>,
     pub targets: Vec<String>,
     status: Mutex<Vec<TargetStatus>>,
     pub metrics: SelfMetrics,
@@ -42,24 +45,21 @@ impl State {
         }
     }
 
-    pub fn put(&self, target: usize, collector: &'static str, snap: Vec<MetricFamily>) {
+    pub fn put(&self, key: Key, snap: Vec<MetricFamily>) {
         self.snapshots
             .write()
             .expect("snapshot lock")
-            .insert((target, collector), Arc::new(snap));
+            .insert(key, Arc::new(snap));
     }
 
-    pub fn remove(&self, target: usize, collector: &'static str) {
-        self.snapshots
-            .write()
-            .expect("snapshot lock")
-            .remove(&(target, collector));
+    pub fn remove(&self, key: &Key) {
+        self.snapshots.write().expect("snapshot lock").remove(key);
     }
 
     /// The current snapshots, in a stable order.
     pub fn snapshots(&self) -> Vec<Snapshot> {
         let map = self.snapshots.read().expect("snapshot lock");
-        let mut keys: Vec<_> = map.keys().copied().collect();
+        let mut keys: Vec<_> = map.keys().cloned().collect();
         keys.sort();
         keys.iter().map(|k| map[k].clone()).collect()
     }

@@ -25,13 +25,14 @@
 
 use std::collections::BTreeMap;
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Spec};
+use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
 
 pub const NAME: &str = "activity";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
     lane: Lane::Fast,
+    scope: Scope::Server,
     schedule: |s| s.collectors.activity.schedule,
     build: |s| {
         Box::new(Activity {

@@ -34,13 +34,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Spec};
+use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
 
 pub const NAME: &str = "locks";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
     lane: Lane::Fast,
+    scope: Scope::Server,
     schedule: |s| s.collectors.locks.schedule,
     build: |s| {
         Box::new(Locks {

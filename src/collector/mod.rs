@@ -15,6 +15,7 @@ use crate::exposition::Family;
 use crate::selfmetrics::SelfMetrics;
 
 pub mod activity;
+pub mod frameworks;
 pub mod locks;
 
 /// Which of a target's sessions a collector runs on. Fast collectors (locks,
@@ -26,10 +27,21 @@ pub enum Lane {
     Slow,
 }
 
+/// Where a collector runs: once per target (server-wide views such as
+/// pg_stat_activity, on the target's own database), or in every database the
+/// target lists (catalogs and per-database statistics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Server,
+    Database,
+}
+
 /// What a collector may use during one run.
 pub struct Ctx<'a> {
     pub client: &'a Client,
     pub target: &'a str,
+    /// The database this session is connected to.
+    pub datname: &'a str,
     pub server_version_num: i32,
     /// Backend pids of the exporter's own sessions on this target, excluded
     /// from everything the collectors report.
@@ -40,6 +52,19 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn gauge(&self, name: &str, help: &str) -> Family {
         Family::gauge(name, help, &[("target", self.target)])
+    }
+
+    pub fn counter(&self, name: &str, help: &str) -> Family {
+        Family::counter(name, help, &[("target", self.target)])
+    }
+
+    /// A gauge of a per-database collector: `target` and `datname` first.
+    pub fn db_gauge(&self, name: &str, help: &str) -> Family {
+        Family::gauge(name, help, &[("target", self.target), ("datname", self.datname)])
+    }
+
+    pub fn db_counter(&self, name: &str, help: &str) -> Family {
+        Family::counter(name, help, &[("target", self.target), ("datname", self.datname)])
     }
 }
 
@@ -128,9 +153,10 @@ pub trait Collector: Send {
 pub struct Spec {
     pub name: &'static str,
     pub lane: Lane,
+    pub scope: Scope,
     pub schedule: fn(&Settings) -> Schedule,
     pub build: fn(&Settings) -> Box<dyn Collector>,
 }
 
 /// Every collector the exporter has, in the order they run within a lane.
-pub const COLLECTORS: &[Spec] = &[locks::SPEC, activity::SPEC];
+pub const COLLECTORS: &[Spec] = &[locks::SPEC, activity::SPEC, frameworks::SPEC];

@@ -1,0 +1,270 @@
+//! Expected objects: what a migration must have created (or a rollback must
+//! have removed), as listed in the config file, each turned into one catalog
+//! query that answers "present or not" without taking a lock on the object.
+//!
+//! Names are resolved with `to_regclass()` / `to_regprocedure()`, which take
+//! no lock, so a check never queues behind the migration it checks.
+
+use serde::Deserialize;
+
+use crate::duration::PromDuration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Table,
+    Index,
+    Constraint,
+    Column,
+    Function,
+    Extension,
+    Enum,
+    Trigger,
+    Rls,
+    Policy,
+    Privilege,
+    Partition,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Table => "table",
+            Kind::Index => "index",
+            Kind::Constraint => "constraint",
+            Kind::Column => "column",
+            Kind::Function => "function",
+            Kind::Extension => "extension",
+            Kind::Enum => "enum",
+            Kind::Trigger => "trigger",
+            Kind::Rls => "rls",
+            Kind::Policy => "policy",
+            Kind::Privilege => "privilege",
+            Kind::Partition => "partition",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    #[default]
+    Present,
+    Absent,
+}
+
+/// One expected object, checked at load time for the keys its kind needs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "RawObject")]
+pub struct ExpectedObject {
+    pub kind: Kind,
+    /// The canonical name used in the `name` label.
+    pub label: String,
+    pub expect: Expect,
+    pub migration: String,
+    /// Only on this target (by name); all targets when None.
+    pub target: Option<String>,
+    /// Only in this database; the target's own database when None.
+    pub database: Option<String>,
+    pub sql: String,
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObject {
+    kind: Kind,
+    name: Option<String>,
+    table: Option<String>,
+    role: Option<String>,
+    privilege: Option<String>,
+    on_table: Option<String>,
+    on_function: Option<String>,
+    on_schema: Option<String>,
+    covers: Option<PromDuration>,
+    force: Option<bool>,
+    #[serde(default)]
+    expect: Expect,
+    #[serde(default)]
+    migration: String,
+    target: Option<String>,
+    database: Option<String>,
+}
+
+fn qualify(name: &str) -> (String, String) {
+    match name.split_once('.') {
+        Some((s, n)) => (s.to_string(), n.to_string()),
+        None => ("public".to_string(), name.to_string()),
+    }
+}
+
+impl TryFrom<RawObject> for ExpectedObject {
+    type Error = String;
+
+    fn try_from(r: RawObject) -> Result<Self, String> {
+        let k = r.kind.as_str();
+        let need = |v: &Option<String>, key: &str| -> Result<String, String> {
+            v.clone()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| format!("expected object of kind {k}: {key} is required"))
+        };
+        let forbid = |present: bool, key: &str| -> Result<(), String> {
+            if present {
+                Err(format!("expected object of kind {k}: {key} does not apply"))
+            } else {
+                Ok(())
+            }
+        };
+        forbid(r.covers.is_some() && r.kind != Kind::Partition, "covers")?;
+        forbid(r.force.is_some() && r.kind != Kind::Rls, "force")?;
+        if r.kind != Kind::Privilege {
+            forbid(r.role.is_some(), "role")?;
+            forbid(r.privilege.is_some(), "privilege")?;
+            forbid(r.on_table.is_some() || r.on_function.is_some() || r.on_schema.is_some(), "on_table/on_function/on_schema")?;
+        }
+        let (label, sql, params): (String, &str, Vec<String>) = match r.kind {
+            Kind::Table => {
+                forbid(r.table.is_some(), "table")?;
+                let n = need(&r.name, "name")?;
+                (n.clone(), "SELECT coalesce((SELECT relkind IN ('r', 'p') FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass($1)), false)", vec![n])
+            }
+            Kind::Index => {
+                forbid(r.table.is_some(), "table")?;
+                let n = need(&r.name, "name")?;
+                // An index left invalid by a failed CREATE INDEX CONCURRENTLY is not present.
+                (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass($1) AND indisvalid AND indisready)", vec![n])
+            }
+            Kind::Constraint => {
+                let t = need(&r.table, "table")?;
+                let n = need(&r.name, "name")?;
+                // NOT VALID (not yet validated) counts as not present: the migration is half done.
+                (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = pg_catalog.to_regclass($1) AND conname = $2 AND convalidated)", vec![t, n])
+            }
+            Kind::Column => {
+                let t = need(&r.table, "table")?;
+                let n = need(&r.name, "name")?;
+                (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT attisdropped)", vec![t, n])
+            }
+            Kind::Function => {
+                forbid(r.table.is_some(), "table")?;
+                let n = need(&r.name, "name")?;
+                if n.contains('(') {
+                    (n.clone(), "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL", vec![n])
+                } else {
+                    let (s, f) = qualify(&n);
+                    (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = $1 AND p.proname = $2)", vec![s, f])
+                }
+            }
+            Kind::Extension => {
+                forbid(r.table.is_some(), "table")?;
+                let n = need(&r.name, "name")?;
+                (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1)", vec![n])
+            }
+            Kind::Enum => {
+                forbid(r.table.is_some(), "table")?;
+                let n = need(&r.name, "name")?;
+                let (s, t) = qualify(&n);
+                (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace WHERE t.typtype = 'e' AND ns.nspname = $1 AND t.typname = $2)", vec![s, t])
+            }
+            Kind::Trigger => {
+                let t = need(&r.table, "table")?;
+                let n = need(&r.name, "name")?;
+                (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $2 AND NOT tgisinternal AND tgenabled <> 'D')", vec![t, n])
+            }
+            Kind::Rls => {
+                forbid(r.name.is_some(), "name (use table)")?;
+                let t = need(&r.table, "table")?;
+                if r.force.unwrap_or(false) {
+                    (format!("{t} (forced)"), "SELECT coalesce((SELECT relrowsecurity AND relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass($1)), false)", vec![t])
+                } else {
+                    (t.clone(), "SELECT coalesce((SELECT relrowsecurity FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass($1)), false)", vec![t])
+                }
+            }
+            Kind::Policy => {
+                let t = need(&r.table, "table")?;
+                let n = need(&r.name, "name")?;
+                (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = pg_catalog.to_regclass($1) AND polname = $2)", vec![t, n])
+            }
+            Kind::Privilege => {
+                forbid(r.name.is_some() || r.table.is_some(), "name/table (use on_table, on_function or on_schema)")?;
+                let role = need(&r.role, "role")?;
+                let privilege = need(&r.privilege, "privilege")?.to_uppercase();
+                // CASE keeps has_*_privilege from erroring on a role or object that does not exist.
+                match (&r.on_table, &r.on_function, &r.on_schema) {
+                    (Some(t), None, None) => (
+                        format!("{role} {privilege} ON TABLE {t}"),
+                        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR pg_catalog.to_regclass($3) IS NULL THEN false ELSE pg_catalog.has_table_privilege($1, pg_catalog.to_regclass($3), $2) END",
+                        vec![role, privilege, t.clone()],
+                    ),
+                    (None, Some(f), None) => (
+                        format!("{role} {privilege} ON FUNCTION {f}"),
+                        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR pg_catalog.to_regprocedure($3) IS NULL THEN false ELSE pg_catalog.has_function_privilege($1, pg_catalog.to_regprocedure($3), $2) END",
+                        vec![role, privilege, f.clone()],
+                    ),
+                    (None, None, Some(sc)) => (
+                        format!("{role} {privilege} ON SCHEMA {sc}"),
+                        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $3) THEN false ELSE pg_catalog.has_schema_privilege($1, $3, $2) END",
+                        vec![role, privilege, sc.clone()],
+                    ),
+                    _ => return Err("expected object of kind privilege: set exactly one of on_table, on_function, on_schema".into()),
+                }
+            }
+            Kind::Partition => {
+                forbid(r.name.is_some(), "name (use table)")?;
+                let t = need(&r.table, "table")?;
+                let covers = r.covers.unwrap_or(PromDuration(std::time::Duration::ZERO));
+                // A range partition (not the default one) whose bounds hold now() + covers;
+                // MINVALUE/MAXVALUE bounds are open ends. Bounds are read from
+                // pg_get_expr(relpartbound) and compared as timestamps.
+                (
+                    format!("{t} covers now+{covers}"),
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+                     CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS b) e \
+                     WHERE i.inhparent = pg_catalog.to_regclass($1) AND e.b <> 'DEFAULT' \
+                       AND (substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$)::timestamptz <= now() + $2::interval) \
+                       AND (substring(e.b FROM $re$TO \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$TO \\('([^']*)'\\)$re$)::timestamptz > now() + $2::interval))",
+                    vec![t, format!("{} milliseconds", covers.0.as_millis())],
+                )
+            }
+        };
+        Ok(ExpectedObject {
+            kind: r.kind,
+            label,
+            expect: r.expect,
+            migration: r.migration,
+            target: r.target,
+            database: r.database,
+            sql: sql.to_string(),
+            params,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<ExpectedObject, String> {
+        serde_yaml_ng::from_str::<ExpectedObject>(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_kind_requires_its_keys() {
+        assert!(parse("kind: column\nname: x").unwrap_err().contains("table is required"));
+        assert!(parse("kind: privilege\nrole: anon\nprivilege: select").unwrap_err().contains("exactly one of"));
+        assert!(parse("kind: index\nname: i\ncovers: 1d").unwrap_err().contains("covers does not apply"));
+        assert!(parse("kind: table\nname: t\nbogus: 1").unwrap_err().contains("bogus"));
+    }
+
+    #[test]
+    fn labels_are_canonical() {
+        let p = parse("kind: privilege\nrole: anon\nprivilege: select\non_table: public.posts\nexpect: absent").unwrap();
+        assert_eq!(p.label, "anon SELECT ON TABLE public.posts");
+        assert_eq!(p.expect, Expect::Absent);
+        let c = parse("kind: constraint\ntable: public.orgs\nname: orgs_key").unwrap();
+        assert_eq!(c.label, "public.orgs.orgs_key");
+        let part = parse("kind: partition\ntable: public.log\ncovers: 31d").unwrap();
+        assert_eq!(part.label, "public.log covers now+31d");
+        assert_eq!(part.params[1], "2678400000 milliseconds");
+    }
+}
