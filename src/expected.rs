@@ -120,7 +120,10 @@ impl TryFrom<RawObject> for ExpectedObject {
         if r.kind != Kind::Privilege {
             forbid(r.role.is_some(), "role")?;
             forbid(r.privilege.is_some(), "privilege")?;
-            forbid(r.on_table.is_some() || r.on_function.is_some() || r.on_schema.is_some(), "on_table/on_function/on_schema")?;
+            forbid(
+                r.on_table.is_some() || r.on_function.is_some() || r.on_schema.is_some(),
+                "on_table/on_function/on_schema",
+            )?;
         }
         let (label, sql, params): (String, &str, Vec<String>) = match r.kind {
             Kind::Table => {
@@ -149,7 +152,11 @@ impl TryFrom<RawObject> for ExpectedObject {
                 forbid(r.table.is_some(), "table")?;
                 let n = need(&r.name, "name")?;
                 if n.contains('(') {
-                    (n.clone(), "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL", vec![n])
+                    (
+                        n.clone(),
+                        "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+                        vec![n],
+                    )
                 } else {
                     let (s, f) = qualify(&n);
                     (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = $1 AND p.proname = $2)", vec![s, f])
@@ -158,7 +165,11 @@ impl TryFrom<RawObject> for ExpectedObject {
             Kind::Extension => {
                 forbid(r.table.is_some(), "table")?;
                 let n = need(&r.name, "name")?;
-                (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1)", vec![n])
+                (
+                    n.clone(),
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1)",
+                    vec![n],
+                )
             }
             Kind::Enum => {
                 forbid(r.table.is_some(), "table")?;
@@ -186,7 +197,10 @@ impl TryFrom<RawObject> for ExpectedObject {
                 (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = pg_catalog.to_regclass($1) AND polname = $2)", vec![t, n])
             }
             Kind::Privilege => {
-                forbid(r.name.is_some() || r.table.is_some(), "name/table (use on_table, on_function or on_schema)")?;
+                forbid(
+                    r.name.is_some() || r.table.is_some(),
+                    "name/table (use on_table, on_function or on_schema)",
+                )?;
                 let role = need(&r.role, "role")?;
                 let privilege = need(&r.privilege, "privilege")?.to_uppercase();
                 // CASE keeps has_*_privilege from erroring on a role or object that does not exist.
@@ -221,8 +235,8 @@ impl TryFrom<RawObject> for ExpectedObject {
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
                      CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS b) e \
                      WHERE i.inhparent = pg_catalog.to_regclass($1) AND e.b <> 'DEFAULT' \
-                       AND (substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$)::timestamptz <= now() + $2::interval) \
-                       AND (substring(e.b FROM $re$TO \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$TO \\('([^']*)'\\)$re$)::timestamptz > now() + $2::interval))",
+                       AND (substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$)::timestamptz <= now() + $2::text::interval) \
+                       AND (substring(e.b FROM $re$TO \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$TO \\('([^']*)'\\)$re$)::timestamptz > now() + $2::text::interval))",
                     vec![t, format!("{} milliseconds", covers.0.as_millis())],
                 )
             }
@@ -250,10 +264,18 @@ mod tests {
 
     #[test]
     fn each_kind_requires_its_keys() {
-        assert!(parse("kind: column\nname: x").unwrap_err().contains("table is required"));
-        assert!(parse("kind: privilege\nrole: anon\nprivilege: select").unwrap_err().contains("exactly one of"));
-        assert!(parse("kind: index\nname: i\ncovers: 1d").unwrap_err().contains("covers does not apply"));
-        assert!(parse("kind: table\nname: t\nbogus: 1").unwrap_err().contains("bogus"));
+        assert!(parse("kind: column\nname: x")
+            .unwrap_err()
+            .contains("table is required"));
+        assert!(parse("kind: privilege\nrole: anon\nprivilege: select")
+            .unwrap_err()
+            .contains("exactly one of"));
+        assert!(parse("kind: index\nname: i\ncovers: 1d")
+            .unwrap_err()
+            .contains("covers does not apply"));
+        assert!(parse("kind: table\nname: t\nbogus: 1")
+            .unwrap_err()
+            .contains("bogus"));
     }
 
     #[test]

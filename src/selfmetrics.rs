@@ -17,6 +17,12 @@ pub const LOCK_WAIT_BUCKETS: &[f64] = &[
     0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
 ];
 
+/// Buckets of `pgmig_probe_duration_seconds`: the runbooks' thresholds are
+/// 100 ms (target) and 500 ms (investigate).
+pub const PROBE_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
 pub struct SelfMetrics {
     pub registry: Registry,
     pub up: GaugeVec,
@@ -29,6 +35,7 @@ pub struct SelfMetrics {
     pub connect_errors: IntCounterVec,
     pub server_version: GaugeVec,
     pub lock_wait: HistogramVec,
+    pub probe: HistogramVec,
 }
 
 impl SelfMetrics {
@@ -119,6 +126,12 @@ impl SelfMetrics {
                 "Completed heavyweight-lock waits seen in pg_locks, observed when the wait ends (accurate to one locks poll interval).",
                 &["target"],
                 LOCK_WAIT_BUCKETS,
+            ),
+            probe: histogram(
+                "pgmig_probe_duration_seconds",
+                "Round-trip time of the probe collector's trivial query (SELECT 1), measured by the exporter: the database's response time.",
+                &["target"],
+                PROBE_BUCKETS,
             ),
             registry,
         }

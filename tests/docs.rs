@@ -6,9 +6,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::time::Duration;
 
-use common::{spawn_blocked, wait_until_lock_wait, Exporter, PgCluster};
+use common::PgCluster;
 
 struct Doc {
     kind: String,
@@ -92,40 +91,25 @@ fn every_metric_in_the_source_is_documented_and_vice_versa() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_scrape_serves_the_documented_types_and_labels() {
-    let pg = PgCluster::shared();
-    let db = pg.create_database("docs").await;
-    let setup = pg.connect(&db).await;
-    setup.batch_execute("CREATE TABLE t (x int)").await.unwrap();
-    let exporter = Exporter::start(
-        &[],
-        &[
-            ("PGMIG_DATABASE_URL", &pg.url(&db)),
-            ("PGMIG_TARGET_NAME", "d"),
-        ],
-    );
-    // Make every family appear: a lock queue, then a completed wait.
-    let holder = pg.connect(&db).await;
-    holder
-        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+    let pg = PgCluster::start_new(&[
+        "shared_preload_libraries=pg_stat_statements",
+        "track_functions=all",
+    ]);
+    let db = "postgres";
+    let setup = pg.connect(db).await;
+    setup
+        .batch_execute(common::scenario::SETUP_SQL)
         .await
         .unwrap();
-    let (pid, task) = spawn_blocked(pg, &db, "ALTER TABLE t ADD COLUMN y int").await;
-    wait_until_lock_wait(pg, &db, pid).await;
-    exporter.wait_for("a blocked backend", Duration::from_secs(30), |m| {
-        (m.get("pgmig_blocked_backends", &[("target", "d")]) == Some(1.0)).then_some(())
-    });
-    let raw = exporter.get("/metrics").text();
-    holder.batch_execute("COMMIT").await.unwrap();
-    task.await.unwrap().unwrap();
-    exporter.wait_for("the wait observed", Duration::from_secs(30), |m| {
-        (m.get("pgmig_lock_wait_seconds_count", &[("target", "d")]) == Some(1.0)).then_some(())
-    });
-    let after = exporter.get("/metrics").text();
+    let _standby = PgCluster::start_standby_of(&pg);
+    let exporter = common::scenario::start_exporter(&pg, db);
+    let mut texts = Vec::new();
+    common::scenario::play(&pg, db, &exporter, |text| texts.push(text)).await;
 
     let docs = documented();
     let mut seen_types: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for text in [&raw, &after] {
+    for text in &texts {
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# TYPE ") {
                 let (name, kind) = rest.split_once(' ').unwrap();
@@ -166,6 +150,6 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
         .collect();
     assert!(
         missing.is_empty(),
-        "documented but never served in this scenario: {missing:?}"
+        "documented but never served in the full scenario: {missing:?}"
     );
 }

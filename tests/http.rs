@@ -36,46 +36,45 @@ async fn running_exporter(prefix: &str) -> Exporter {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_check_metrics_finds_no_problem_in_a_real_scrape() {
-    let e = running_exporter("promtool").await;
-    // Make the lock series appear too, so they are linted as well.
-    let pg = PgCluster::shared();
-    let db = pg.create_database("promtool_locks").await;
-    let a = pg.connect(&db).await;
-    a.batch_execute("CREATE TABLE t (x int)").await.unwrap();
-    a.batch_execute("BEGIN; LOCK TABLE t").await.unwrap();
-    let b = pg.connect(&db).await;
-    let task = tokio::spawn(async move { b.batch_execute("SELECT * FROM t").await });
-    let body = e.wait_for("a blocked backend", Duration::from_secs(30), |m| {
-        (m.get("pgmig_blocked_backends", &[("target", "t")])
-            .unwrap_or(0.0)
-            >= 1.0)
-            .then(|| m.raw.clone())
-    });
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool (Debian package prometheus; scripts/test installs it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
+    // The full scenario, so that every metric family is linted, not only the idle ones.
+    let pg = PgCluster::start_new(&[
+        "shared_preload_libraries=pg_stat_statements",
+        "track_functions=all",
+    ]);
+    pg.connect("postgres")
+        .await
+        .batch_execute(common::scenario::SETUP_SQL)
+        .await
         .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let problems = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && problems.trim().is_empty(),
-        "promtool check metrics:\n{problems}"
-    );
-    a.batch_execute("COMMIT").await.unwrap();
-    task.await.unwrap().unwrap();
+    let _standby = PgCluster::start_standby_of(&pg);
+    let e = common::scenario::start_exporter(&pg, "postgres");
+    let mut bodies = Vec::new();
+    common::scenario::play(&pg, "postgres", &e, |t| bodies.push(t)).await;
+    for body in bodies {
+        let mut child = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian package prometheus; scripts/test installs it)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let problems = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && problems.trim().is_empty(),
+            "promtool check metrics:\n{problems}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,8 +15,14 @@ use crate::exposition::Family;
 use crate::selfmetrics::SelfMetrics;
 
 pub mod activity;
+pub mod database;
+pub mod expected_objects;
 pub mod frameworks;
 pub mod locks;
+pub mod objects;
+pub mod probe;
+pub mod progress;
+pub mod statements;
 
 /// Which of a target's sessions a collector runs on. Fast collectors (locks,
 /// activity: every second) get a session of their own so that a slow catalog
@@ -60,11 +66,19 @@ impl Ctx<'_> {
 
     /// A gauge of a per-database collector: `target` and `datname` first.
     pub fn db_gauge(&self, name: &str, help: &str) -> Family {
-        Family::gauge(name, help, &[("target", self.target), ("datname", self.datname)])
+        Family::gauge(
+            name,
+            help,
+            &[("target", self.target), ("datname", self.datname)],
+        )
     }
 
     pub fn db_counter(&self, name: &str, help: &str) -> Family {
-        Family::counter(name, help, &[("target", self.target), ("datname", self.datname)])
+        Family::counter(
+            name,
+            help,
+            &[("target", self.target), ("datname", self.datname)],
+        )
     }
 }
 
@@ -159,4 +173,16 @@ pub struct Spec {
 }
 
 /// Every collector the exporter has, in the order they run within a lane.
-pub const COLLECTORS: &[Spec] = &[locks::SPEC, activity::SPEC, frameworks::SPEC];
+pub const COLLECTORS: &[Spec] = &[
+    locks::SPEC,
+    activity::SPEC,
+    probe::SPEC,
+    progress::SPEC,
+    expected_objects::SPEC,
+    frameworks::SPEC,
+    database::SPEC,
+    objects::INDEXES,
+    objects::TABLES,
+    objects::FUNCTIONS,
+    statements::SPEC,
+];

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod scenario;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -159,6 +161,53 @@ impl PgCluster {
     /// initdb and start a cluster owned by the caller; stopped on drop.
     pub fn start_new(extra_conf: &[&str]) -> PgCluster {
         let c = PgCluster::init(extra_conf);
+        c.start();
+        c
+    }
+
+    /// A streaming standby of `primary`, made with pg_basebackup and started.
+    pub fn start_standby_of(primary: &PgCluster) -> PgCluster {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir = ROOT.join(format!("{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sock")).unwrap();
+        if drop_to().is_some() {
+            let st = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        let out = pg_command(&primary.bin.join("pg_basebackup"), None)
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args([
+                "-R",
+                "-X",
+                "stream",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                "postgres",
+                "--no-sync",
+            ])
+            .output()
+            .expect("pg_basebackup");
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let c = PgCluster {
+            port: free_port(),
+            dir,
+            bin: primary.bin.clone(),
+            extra_conf: vec!["hot_standby=on".into()],
+            child: Mutex::new(None),
+        };
         c.start();
         c
     }

@@ -1,0 +1,126 @@
+//! Collector `expected_objects`: is each object a migration must have
+//! created (or a rollback must have removed) there?
+//!
+//! Runs, in each database, the catalog check of every object the config
+//! lists for that target and database (see `src/expected.rs` for the checks:
+//! pg_class, pg_index, pg_constraint, pg_attribute, pg_proc, pg_extension,
+//! pg_type, pg_trigger, pg_policy, has_*_privilege, pg_inherits). Names are
+//! resolved with `to_regclass()` and friends, which take no lock. An invalid
+//! index counts as not present. PostgreSQL 13+; needs only CONNECT (the
+//! privilege functions need nothing more).
+//!
+//! A check whose query fails (for instance a partition key that is not a
+//! timestamp) gives `pgmig_expected_object_check_failed 1` and no `present`
+//! series for that object; the other objects are unaffected.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `pgmig_expected_object_present` | gauge | target, datname, kind, name, expected, migration |
+//! | `pgmig_expected_object_check_failed` | gauge | same |
+
+use tokio_postgres::types::ToSql;
+
+use super::{CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use crate::expected::{Expect, ExpectedObject};
+
+pub const NAME: &str = "expected_objects";
+
+pub const SPEC: Spec = Spec {
+    name: NAME,
+    lane: Lane::Slow,
+    scope: Scope::Database,
+    schedule: |s| s.collectors.expected_objects.schedule,
+    build: |s| {
+        Box::new(Expected {
+            objects: s.expected_objects.clone(),
+            main_dbs: s
+                .targets
+                .iter()
+                .map(|t| (t.name.clone(), crate::poller::main_database(t)))
+                .collect(),
+        })
+    },
+};
+
+struct Expected {
+    objects: Vec<ExpectedObject>,
+    /// target name -> the database its connection string names.
+    main_dbs: Vec<(String, String)>,
+}
+
+impl Expected {
+    fn applies(&self, o: &ExpectedObject, target: &str, datname: &str) -> bool {
+        if o.target.as_deref().is_some_and(|t| t != target) {
+            return false;
+        }
+        match &o.database {
+            Some(d) => d == datname,
+            None => self
+                .main_dbs
+                .iter()
+                .any(|(t, d)| t == target && d == datname),
+        }
+    }
+}
+
+impl Collector for Expected {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
+        Box::pin(async move {
+            let mut present = ctx.db_gauge(
+                "pgmig_expected_object_present",
+                "1 when an object the config expects is there (an invalid index counts as absent), 0 when not, from the catalogs; compare with the expected label.",
+            );
+            let mut failed = ctx.db_gauge(
+                "pgmig_expected_object_check_failed",
+                "1 when the catalog query checking an expected object failed (see the log); its present series is then absent.",
+            );
+            for o in self
+                .objects
+                .iter()
+                .filter(|o| self.applies(o, ctx.target, ctx.datname))
+            {
+                let expected = match o.expect {
+                    Expect::Present => "present",
+                    Expect::Absent => "absent",
+                };
+                let labels = [
+                    ("kind", o.kind.as_str()),
+                    ("name", o.label.as_str()),
+                    ("expected", expected),
+                    ("migration", o.migration.as_str()),
+                ];
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    o.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+                match ctx.client.query_one(o.sql.as_str(), &params).await {
+                    Ok(row) => match row.try_get::<_, bool>(0) {
+                        Ok(b) => {
+                            present.add(&labels, if b { 1.0 } else { 0.0 });
+                            failed.add(&labels, 0.0);
+                        }
+                        Err(e) => {
+                            tracing::warn!(target = ctx.target, datname = ctx.datname, kind = o.kind.as_str(), name = %o.label,
+                                error = %e, "expected-object check returned no boolean");
+                            failed.add(&labels, 1.0);
+                        }
+                    },
+                    Err(e) => {
+                        if e.is_closed() {
+                            return Err(super::CollectError::query(NAME, e));
+                        }
+                        tracing::warn!(target = ctx.target, datname = ctx.datname, kind = o.kind.as_str(), name = %o.label,
+                            error = %crate::db::error_text(&e), "expected-object check failed");
+                        failed.add(&labels, 1.0);
+                    }
+                }
+            }
+            let mut out = Output::default();
+            out.push(present);
+            out.push(failed);
+            Ok(out)
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! A scenario that makes every metric family of the exporter appear: lock
+//! queues, DDL and progress, an invalid index, expected objects, functions,
+//! pg_stat_statements, a standby. Used by the docs test and the promtool lint.
+
+use std::time::Duration;
+
+use super::{spawn_blocked, wait_until_lock_wait, Exporter, PgCluster};
+
+pub const SETUP_SQL: &str = "
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+CREATE TABLE orders (id int PRIMARY KEY, customer text, total numeric);
+INSERT INTO orders SELECT g, 'c' || (g % 10), g FROM generate_series(1, 3000) g;
+INSERT INTO orders VALUES (5000, 'dup', 1), (5001, 'dup', 1);
+CREATE FUNCTION slow_key(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN $1; END $$;
+CREATE FUNCTION v2_orders(int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM orders WHERE id > $1 $$;
+SELECT v2_orders(1);
+CREATE TABLE heartbeat (id int PRIMARY KEY, n int);
+INSERT INTO heartbeat SELECT g, 0 FROM generate_series(1, 100) g;
+ANALYZE orders;
+";
+
+pub const CONFIG: &str = "collectors:
+  progress: {interval: 1s}
+  database: {interval: 1s}
+  statements: {interval: 1s}
+  indexes: {interval: 1s}
+  tables: {interval: 1s}
+  functions: {interval: 1s}
+  expected_objects: {interval: 1s}
+  frameworks: {interval: 1s}
+expected_objects:
+  - {kind: index, name: public.orders_customer_key, migration: m1}
+  - {kind: partition, table: public.orders, covers: 1d}
+";
+
+pub fn start_exporter(pg: &PgCluster, db: &str) -> Exporter {
+    let dir = std::env::temp_dir().join(format!("pgmig-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("scenario.yml");
+    std::fs::write(&cfg, CONFIG).unwrap();
+    Exporter::start(
+        &["--config.file", cfg.to_str().unwrap()],
+        &[
+            ("PGMIG_DATABASE_URL", &pg.url(db)),
+            ("PGMIG_TARGET_NAME", "s"),
+        ],
+    )
+}
+
+/// Plays the scenario, handing each interesting scrape to `keep`.
+pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl FnMut(String)) {
+    let c = pg.connect(db).await;
+    c.batch_execute("VACUUM heartbeat").await.unwrap();
+    c.batch_execute("ANALYZE heartbeat").await.unwrap();
+    c.batch_execute("SELECT pg_create_physical_replication_slot('scenario_slot', true)")
+        .await
+        .unwrap();
+    // An invalid index from a failed unique build on duplicates.
+    let _ = c
+        .batch_execute("CREATE UNIQUE INDEX CONCURRENTLY orders_customer_key ON orders (customer)")
+        .await;
+    // A standby streaming from us; continuous writes keep its lag non-null.
+    let writer = pg.connect(db).await;
+    let writes = tokio::spawn(async move {
+        for i in 0..400 {
+            let _ = writer
+                .execute(
+                    "UPDATE heartbeat SET n = n + 1 WHERE id = $1",
+                    &[&(i % 100 + 1)],
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    // A writer in an open transaction: CREATE INDEX CONCURRENTLY waits for it
+    // (in progress, phase "waiting for writers before build"), and an ALTER
+    // TABLE queues for ACCESS EXCLUSIVE behind both.
+    let holder = pg.connect(db).await;
+    holder
+        .batch_execute("BEGIN; INSERT INTO orders VALUES (9999, 'w', 0)")
+        .await
+        .unwrap();
+    let (build_pid, build) = spawn_blocked(
+        pg,
+        db,
+        "CREATE INDEX CONCURRENTLY orders_slow ON orders (slow_key(id))",
+    )
+    .await;
+    wait_until_lock_wait(pg, db, build_pid).await;
+    let (_, alter) = spawn_blocked(pg, db, "ALTER TABLE orders ADD COLUMN note text").await;
+    let b = build_pid.to_string();
+    let text = exporter.wait_for(
+        "every kind of series at once",
+        Duration::from_secs(60),
+        |m| {
+            let ok = m
+                .get("pgmig_blocked_backends", &[("target", "s")])
+                .unwrap_or(0.0)
+                >= 1.0
+                && !m
+                    .find("pgmig_progress_blocks_planned", &[("pid", &b)])
+                    .is_empty()
+                && !m.find("pgmig_index_invalid", &[]).is_empty()
+                && !m.find("pgmig_replication_lag_seconds", &[]).is_empty()
+                && !m.find("pgmig_statement_mean_exec_seconds", &[]).is_empty()
+                && !m.find("pgmig_function_calls_total", &[]).is_empty()
+                && !m.find("pgmig_expected_object_present", &[]).is_empty()
+                && !m
+                    .find("pgmig_table_last_vacuum_timestamp_seconds", &[])
+                    .is_empty()
+                && !m
+                    .find("pgmig_table_last_analyze_timestamp_seconds", &[])
+                    .is_empty()
+                && !m
+                    .find("pgmig_replication_slot_retained_bytes", &[])
+                    .is_empty();
+            ok.then(|| m.raw.clone())
+        },
+    );
+    keep(text);
+    holder.batch_execute("COMMIT").await.unwrap();
+    // The build and the ALTER may end in a deadlock (the build waits for the
+    // ALTER's transaction, the ALTER for the build's lock): either outcome is fine here.
+    let _ = build.await.unwrap();
+    let _ = alter.await.unwrap();
+    let text = exporter.wait_for(
+        "a completed lock wait and the expected-object check failure",
+        Duration::from_secs(60),
+        |m| {
+            (m.get("pgmig_lock_wait_seconds_count", &[("target", "s")])
+                .unwrap_or(0.0)
+                >= 1.0
+                && !m.find("pgmig_expected_object_check_failed", &[]).is_empty())
+            .then(|| m.raw.clone())
+        },
+    );
+    keep(text);
+    writes.abort();
+}
