@@ -108,7 +108,11 @@ pub fn describe(s: &Settings) -> String {
                 o,
                 "    databases: {}{}",
                 t.databases.join(", "),
-                if t.discover_databases { " (and every database discovered on the server)" } else { "" }
+                if t.discover_databases {
+                    " (and every database discovered on the server)"
+                } else {
+                    ""
+                }
             );
         }
     }
@@ -136,6 +140,34 @@ pub fn describe(s: &Settings) -> String {
             );
         } else {
             let _ = writeln!(o, "  {}: disabled", spec.name);
+        }
+    }
+    if !s.app_collectors.is_empty() {
+        let _ = writeln!(o, "app collectors ({}):", s.app_collectors.len());
+        for c in &s.app_collectors {
+            let metrics: Vec<String> = c
+                .metrics
+                .iter()
+                .map(|m| format!("{} ({})", m.name, m.kind.as_str()))
+                .collect();
+            let _ = writeln!(
+                o,
+                "  app:{}: every {} (timeout {}), {}: {}",
+                c.name,
+                PromDuration(c.interval),
+                PromDuration(c.timeout),
+                if c.incremental.is_some() {
+                    "incremental"
+                } else {
+                    "snapshot"
+                },
+                metrics.join(", ")
+            );
+        }
+    }
+    if !s.expected_error_codes.is_empty() {
+        for (op, codes) in &s.expected_error_codes {
+            let _ = writeln!(o, "expected error codes of {op}: {}", codes.join(", "));
         }
     }
     o

@@ -240,6 +240,9 @@ pub struct Settings {
     pub collectors: CollectorSettings,
     pub objects: ObjectFilter,
     pub expected_objects: Vec<crate::expected::ExpectedObject>,
+    pub app_collectors: Vec<crate::app::config::AppCollector>,
+    /// Operation -> the error codes the migration expects for it.
+    pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -305,6 +308,10 @@ struct FileConfig {
     objects: ObjectFilter,
     #[serde(default)]
     expected_objects: Vec<crate::expected::ExpectedObject>,
+    #[serde(default)]
+    app_collectors: crate::app::config::AppCollectors,
+    #[serde(default)]
+    expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -442,17 +449,37 @@ impl FileCollectors {
     /// for catalog and statistics collectors.
     fn resolve(&self, file: &str) -> Result<CollectorSettings, ConfigError> {
         Ok(CollectorSettings {
-            activity: self.activity.resolve(schedule(1000, 2000), "activity", file)?,
+            activity: self
+                .activity
+                .resolve(schedule(1000, 2000), "activity", file)?,
             locks: self.locks.resolve(schedule(1000, 2000), "locks", file)?,
             probe: self.probe.resolve(schedule(1000, 2000), "probe", file)?,
-            progress: self.progress.resolve(schedule(5000, 5000), "progress", file)?,
-            database: self.database.resolve(schedule(15_000, 5000), "database", file)?,
-            statements: self.statements.resolve(schedule(30_000, 10_000), "statements", file)?,
-            indexes: self.indexes.resolve(schedule(60_000, 15_000), "indexes", file)?,
-            tables: self.tables.resolve(schedule(60_000, 15_000), "tables", file)?,
-            functions: self.functions.resolve(schedule(60_000, 10_000), "functions", file)?,
-            expected_objects: self.expected_objects.resolve(schedule(15_000, 10_000), "expected_objects", file)?,
-            frameworks: self.frameworks.resolve(schedule(15_000, 10_000), "frameworks", file)?,
+            progress: self
+                .progress
+                .resolve(schedule(5000, 5000), "progress", file)?,
+            database: self
+                .database
+                .resolve(schedule(15_000, 5000), "database", file)?,
+            statements: self
+                .statements
+                .resolve(schedule(30_000, 10_000), "statements", file)?,
+            indexes: self
+                .indexes
+                .resolve(schedule(60_000, 15_000), "indexes", file)?,
+            tables: self
+                .tables
+                .resolve(schedule(60_000, 15_000), "tables", file)?,
+            functions: self
+                .functions
+                .resolve(schedule(60_000, 10_000), "functions", file)?,
+            expected_objects: self.expected_objects.resolve(
+                schedule(15_000, 10_000),
+                "expected_objects",
+                file,
+            )?,
+            frameworks: self
+                .frameworks
+                .resolve(schedule(15_000, 10_000), "frameworks", file)?,
         })
     }
 }
@@ -476,10 +503,14 @@ fn merge_schedule(
         message,
     };
     if s.interval < Duration::from_millis(100) {
-        return Err(err(format!("collectors.{key}.interval: must be at least 100ms")));
+        return Err(err(format!(
+            "collectors.{key}.interval: must be at least 100ms"
+        )));
     }
     if s.timeout < Duration::from_millis(10) {
-        return Err(err(format!("collectors.{key}.timeout: must be at least 10ms")));
+        return Err(err(format!(
+            "collectors.{key}.timeout: must be at least 10ms"
+        )));
     }
     Ok(s)
 }
@@ -490,15 +521,85 @@ fn parse_file(text: &str, file: &str) -> Result<FileConfig, ConfigError> {
         return Ok(FileConfig::default());
     }
     serde_path_to_error::deserialize::<_, FileConfig>(serde_yaml_ng::Deserializer::from_str(text))
-        .map_err(|e| yaml_error(e, file))
+        .map_err(|e| yaml_error(e, file, text))
+}
+
+/// Finds the line (1-based) of a key path such as `app_collectors[0].interval`
+/// in block-style YAML. serde_yaml knows only the enclosing mapping's line
+/// when the error comes from a value's own checks; this finds the key's.
+pub fn locate_line(text: &str, path: &str) -> Option<usize> {
+    let mut segs: Vec<Result<usize, &str>> = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            segs.push(Err(key));
+        }
+        while let Some(end) = rest.find(']') {
+            segs.push(Ok(rest[1..end].parse().ok()?));
+            rest = &rest[end + 1..];
+        }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    // (line index, indent of the current node's content; -1 for the document)
+    let (mut at, mut parent_indent) = (0usize, -1i64);
+    let mut found = None;
+    for seg in segs {
+        let mut hit = None;
+        let mut count = 0;
+        for (i, raw) in lines.iter().enumerate().skip(at) {
+            let trimmed = raw.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = (raw.len() - trimmed.len()) as i64;
+            if i > at && indent <= parent_indent {
+                break;
+            }
+            match seg {
+                Err(key) => {
+                    // A key on its own line, or the first key of a "- " item.
+                    let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+                    let key_indent = indent + (trimmed.len() - body.len()) as i64;
+                    if key_indent > parent_indent
+                        && (body.starts_with(&format!("{key}:"))
+                            || body.starts_with(&format!("\"{key}\":")))
+                    {
+                        hit = Some((i, key_indent));
+                        break;
+                    }
+                }
+                Ok(n) => {
+                    if trimmed.starts_with("- ") || trimmed == "-" {
+                        if count == n {
+                            hit = Some((i, indent));
+                            break;
+                        }
+                        count += 1;
+                    }
+                }
+            }
+        }
+        let (i, ind) = hit?;
+        found = Some(i + 1);
+        at = i;
+        parent_indent = ind;
+    }
+    found
 }
 
 /// File, line and the full key path (serde_path_to_error knows the key even
 /// where serde_yaml only knows the enclosing mapping).
-fn yaml_error(e: serde_path_to_error::Error<serde_yaml_ng::Error>, file: &str) -> ConfigError {
+fn yaml_error(
+    e: serde_path_to_error::Error<serde_yaml_ng::Error>,
+    file: &str,
+    text: &str,
+) -> ConfigError {
     let path = e.path().to_string();
     let inner = e.into_inner();
-    let line = inner.location().map(|l| l.line());
+    let line = locate_line(text, &path).or(inner.location().map(|l| l.line()));
     let mut message = inner.to_string();
     // serde_yaml appends " at line L column C"; the line is already in the prefix.
     if let Some(i) = message.find(" at line ") {
@@ -669,6 +770,28 @@ impl Settings {
                 exclude_databases: Vec::new(),
             });
         }
+        for (i, c) in file_cfg.app_collectors.0.iter().enumerate() {
+            for t in &c.targets {
+                if !targets.iter().any(|x| &x.name == t) {
+                    return Err(file_err(
+                        &file_name,
+                        &format!("app_collectors[{i}].targets"),
+                        format!("app collector {}: no target is named {t:?}", c.name),
+                    ));
+                }
+            }
+        }
+        for (i, o) in file_cfg.expected_objects.iter().enumerate() {
+            if let Some(t) = &o.target {
+                if !targets.iter().any(|x| &x.name == t) {
+                    return Err(file_err(
+                        &file_name,
+                        &format!("expected_objects[{i}].target"),
+                        format!("no target is named {t:?}"),
+                    ));
+                }
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for t in &targets {
             if !names.insert(t.name.as_str()) {
@@ -690,6 +813,8 @@ impl Settings {
             collectors,
             objects: file_cfg.objects.clone(),
             expected_objects: file_cfg.expected_objects.clone(),
+            app_collectors: file_cfg.app_collectors.0.clone(),
+            expected_error_codes: file_cfg.expected_error_codes.clone(),
         })
     }
 }
@@ -756,6 +881,15 @@ mod tests {
         let msg = parse_file(text, "t.yml").unwrap_err().to_string();
         assert!(msg.contains("only one of dsn and dsn_file"), "{msg}");
         assert!(msg.starts_with("t.yml:"), "{msg}");
+    }
+
+    #[test]
+    fn locates_nested_keys() {
+        let text = "a:\n  - name: x\n    b: 1\n  - name: y\n    # c\n    c:\n      d: 2\n";
+        assert_eq!(locate_line(text, "a[1].c.d"), Some(7));
+        assert_eq!(locate_line(text, "a[0].b"), Some(3));
+        assert_eq!(locate_line(text, "a[1].name"), Some(4));
+        assert_eq!(locate_line(text, "a[2]"), None);
     }
 
     #[test]

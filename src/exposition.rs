@@ -76,6 +76,10 @@ impl Family {
         Family::new(name, help, MetricType::COUNTER, base)
     }
 
+    pub fn histogram(name: &str, help: &str, base: &[(&str, &str)]) -> Family {
+        Family::new(name, help, MetricType::HISTOGRAM, base)
+    }
+
     fn metric(&self, labels: &[(&str, &str)]) -> Metric {
         let mut all = self.base.clone();
         all.extend(labels.iter().map(|(n, v)| label(n, v)));

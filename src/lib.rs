@@ -7,6 +7,7 @@
 //! sessions ([`db`]), keeps the latest snapshot of each ([`state`]), and the
 //! HTTP server ([`http`]) renders those snapshots on every scrape.
 
+pub mod app;
 pub mod cli;
 pub mod collector;
 pub mod config;

@@ -17,24 +17,85 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collector::{Collector, Ctx, Lane, Scope, Spec, COLLECTORS};
+use crate::collector::{Collector, Ctx, Lane, Scope, COLLECTORS};
 use crate::config::{Schedule, Settings, TargetSettings};
 use crate::db;
 use crate::state::{Key, State};
 
+/// What the poller instantiates: a built-in collector from the
+/// registration table, or an app collector from the config file.
+pub struct Factory {
+    pub name: &'static str,
+    pub lane: Lane,
+    pub scope: Scope,
+    pub schedule: Schedule,
+    /// Only on these targets (all when empty).
+    pub targets: Vec<String>,
+    /// Only in these databases; when empty: built-in per-database collectors
+    /// run in every listed or discovered database, app collectors in the
+    /// target's own database.
+    pub databases: Vec<String>,
+    pub app: bool,
+    build: Box<dyn Fn() -> Box<dyn Collector> + Send + Sync>,
+}
+
+/// Every enabled collector: the built-in table, then the app collectors.
+pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
+    let mut out = Vec::new();
+    for spec in COLLECTORS {
+        let schedule = (spec.schedule)(settings);
+        if !schedule.enabled {
+            continue;
+        }
+        let s = settings.clone();
+        let build = spec.build;
+        out.push(Arc::new(Factory {
+            name: spec.name,
+            lane: spec.lane,
+            scope: spec.scope,
+            schedule,
+            targets: Vec::new(),
+            databases: Vec::new(),
+            app: false,
+            build: Box::new(move || build(&s)),
+        }));
+    }
+    for c in &settings.app_collectors {
+        // Names live as long as the process; leaked once at start-up.
+        let name: &'static str = Box::leak(format!("app:{}", c.name).into_boxed_str());
+        let cfg = Arc::new(c.clone());
+        out.push(Arc::new(Factory {
+            name,
+            lane: Lane::Slow,
+            scope: Scope::Database,
+            schedule: Schedule {
+                enabled: true,
+                interval: c.interval,
+                timeout: c.timeout,
+            },
+            targets: c.targets.clone(),
+            databases: c.databases.clone(),
+            app: true,
+            build: Box::new(move || {
+                Box::new(crate::app::collector::AppRuntime::new(cfg.clone(), name))
+            }),
+        }));
+    }
+    out
+}
+
 /// One collector instance: a collector in one database of one target.
 struct Entry {
-    spec: &'static Spec,
+    factory: Arc<Factory>,
     datname: String,
     collector: Box<dyn Collector>,
-    schedule: Schedule,
     next: Instant,
     failing: bool,
 }
 
 impl Entry {
     fn key(&self, ti: usize) -> Key {
-        (ti, self.spec.name, self.datname.clone())
+        (ti, self.factory.name, self.datname.clone())
     }
 }
 
@@ -58,49 +119,68 @@ impl OwnPids {
 #[derive(Default)]
 struct LaneStates(Mutex<BTreeMap<Lane, bool>>);
 
+/// What the lanes of one target share.
+#[derive(Default)]
+struct TargetShared {
+    own: OwnPids,
+    lanes: LaneStates,
+}
+
 /// The database a target's connection string names.
 pub fn main_database(t: &TargetSettings) -> String {
-    t.conninfo.dbname.clone().unwrap_or_else(|| "postgres".into())
+    t.conninfo
+        .dbname
+        .clone()
+        .unwrap_or_else(|| "postgres".into())
 }
 
 /// Spawns the poll tasks. Returns once they are started.
 pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
-    for (ti, _) in settings.targets.iter().enumerate() {
-        let own = Arc::new(OwnPids::default());
-        let lane_states = Arc::new(LaneStates::default());
-        let lanes: BTreeSet<Lane> = COLLECTORS
+    let all = Arc::new(factories(&settings));
+    for (ti, t) in settings.targets.iter().enumerate() {
+        if !settings.expected_error_codes.is_empty() {
+            state.put(
+                (ti, "expected_error_codes", main_database(t)),
+                crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
+            );
+        }
+        let shared = Arc::new(TargetShared::default());
+        let lanes: BTreeSet<Lane> = all
             .iter()
-            .filter(|spec| (spec.schedule)(&settings).enabled)
-            .map(|spec| spec.lane)
+            .filter(|f| applies_to_target(f, &t.name))
+            .map(|f| f.lane)
             .collect();
         for lane in lanes {
-            lane_states.0.lock().expect("lanes").insert(lane, false);
+            shared.lanes.0.lock().expect("lanes").insert(lane, false);
             tokio::spawn(supervise(
                 settings.clone(),
+                all.clone(),
                 state.clone(),
                 ti,
                 lane,
-                own.clone(),
-                lane_states.clone(),
+                shared.clone(),
             ));
         }
     }
 }
 
-fn new_entry(settings: &Settings, spec: &'static Spec, datname: &str) -> Entry {
+fn applies_to_target(f: &Factory, target: &str) -> bool {
+    f.targets.is_empty() || f.targets.iter().any(|t| t == target)
+}
+
+fn new_entry(f: &Arc<Factory>, datname: &str) -> Entry {
     Entry {
-        spec,
+        factory: f.clone(),
         datname: datname.to_string(),
-        collector: (spec.build)(settings),
-        schedule: (spec.schedule)(settings),
+        collector: (f.build)(),
         next: Instant::now(),
         failing: false,
     }
 }
 
 /// The collector instances of one lane: server-wide ones in the target's
-/// own database, per-database ones in each listed database.
-fn build_lane(settings: &Settings, ti: usize, lane: Lane) -> Vec<Entry> {
+/// own database, per-database ones in each of their databases.
+fn build_lane(settings: &Settings, all: &[Arc<Factory>], ti: usize, lane: Lane) -> Vec<Entry> {
     let t = &settings.targets[ti];
     let main = main_database(t);
     let mut dbs = vec![main.clone()];
@@ -110,12 +190,20 @@ fn build_lane(settings: &Settings, ti: usize, lane: Lane) -> Vec<Entry> {
         }
     }
     let mut out = Vec::new();
-    for spec in COLLECTORS.iter().filter(|s| s.lane == lane && (s.schedule)(settings).enabled) {
-        match spec.scope {
-            Scope::Server => out.push(new_entry(settings, spec, &main)),
-            Scope::Database => {
+    for f in all
+        .iter()
+        .filter(|f| f.lane == lane && applies_to_target(f, &t.name))
+    {
+        match (f.scope, f.databases.is_empty(), f.app) {
+            (Scope::Server, _, _) | (Scope::Database, true, true) => out.push(new_entry(f, &main)),
+            (Scope::Database, true, false) => {
                 for d in &dbs {
-                    out.push(new_entry(settings, spec, d));
+                    out.push(new_entry(f, d));
+                }
+            }
+            (Scope::Database, false, _) => {
+                for d in &f.databases {
+                    out.push(new_entry(f, d));
                 }
             }
         }
@@ -127,23 +215,23 @@ fn build_lane(settings: &Settings, ti: usize, lane: Lane) -> Vec<Entry> {
 /// must not silently stop a target from being watched.
 async fn supervise(
     settings: Arc<Settings>,
+    all: Arc<Vec<Arc<Factory>>>,
     state: Arc<State>,
     ti: usize,
     lane: Lane,
-    own: Arc<OwnPids>,
-    lanes: Arc<LaneStates>,
+    shared: Arc<TargetShared>,
 ) {
     loop {
-        let entries = build_lane(&settings, ti, lane);
+        let entries = build_lane(&settings, &all, ti, lane);
         let keys: Vec<Key> = entries.iter().map(|e| e.key(ti)).collect();
         let task = tokio::spawn(run_lane(
             settings.clone(),
+            all.clone(),
             state.clone(),
             ti,
             lane,
             entries,
-            own.clone(),
-            lanes.clone(),
+            shared.clone(),
         ));
         match task.await {
             Err(e) if e.is_panic() => {
@@ -185,7 +273,7 @@ fn fail_entry(state: &State, ti: usize, tname: &str, e: &mut Entry) {
     state
         .metrics
         .collector_success
-        .with_label_values(&[tname, e.spec.name, &e.datname])
+        .with_label_values(&[tname, e.factory.name, &e.datname])
         .set(0.0);
     e.collector.reset();
 }
@@ -201,7 +289,7 @@ async fn run_entry(
     own: &OwnPids,
 ) -> bool {
     let m = &state.metrics;
-    let name = e.spec.name;
+    let name = e.factory.name;
     let labels = [tname, name, e.datname.as_str()];
     let mut lost = false;
     if session.server_version_num < e.collector.min_server_version() {
@@ -223,7 +311,8 @@ async fn run_entry(
             metrics: m,
         };
         let started = Instant::now();
-        let result = tokio::time::timeout(e.schedule.timeout, e.collector.collect(&ctx)).await;
+        let result =
+            tokio::time::timeout(e.factory.schedule.timeout, e.collector.collect(&ctx)).await;
         m.collector_duration
             .with_label_values(&labels)
             .observe(started.elapsed().as_secs_f64());
@@ -231,7 +320,9 @@ async fn run_entry(
             Ok(Ok(output)) => {
                 state.put(e.key(ti), output.families);
                 m.collector_success.with_label_values(&labels).set(1.0);
-                m.collector_last_success.with_label_values(&labels).set(unix_now());
+                m.collector_last_success
+                    .with_label_values(&labels)
+                    .set(unix_now());
                 m.collector_series_dropped
                     .with_label_values(&labels)
                     .set(output.dropped as f64);
@@ -259,16 +350,16 @@ async fn run_entry(
                 m.collector_errors
                     .with_label_values(&[tname, name, &e.datname, "timeout"])
                     .inc();
-                tracing::warn!(target = tname, collector = name, datname = %e.datname, timeout = ?e.schedule.timeout,
+                tracing::warn!(target = tname, collector = name, datname = %e.datname, timeout = ?e.factory.schedule.timeout,
                     "collector timed out; its query was cancelled on the server");
                 e.failing = true;
             }
         }
     }
     let after = Instant::now();
-    e.next += e.schedule.interval;
+    e.next += e.factory.schedule.interval;
     if e.next <= after {
-        e.next = after + e.schedule.interval;
+        e.next = after + e.factory.schedule.interval;
     }
     lost || session.is_closed()
 }
@@ -278,37 +369,39 @@ const DISCOVER_SQL: &str = "SELECT datname FROM pg_catalog.pg_database \
 
 async fn run_lane(
     settings: Arc<Settings>,
+    all: Arc<Vec<Arc<Factory>>>,
     state: Arc<State>,
     ti: usize,
     lane: Lane,
     mut entries: Vec<Entry>,
-    own: Arc<OwnPids>,
-    lanes: Arc<LaneStates>,
+    shared: Arc<TargetShared>,
 ) {
     let target = &settings.targets[ti];
     let tname = target.name.as_str();
     let main_db = main_database(target);
     let m = &state.metrics;
-    let lane_specs: Vec<&'static Spec> = COLLECTORS
+    let lane_factories: Vec<Arc<Factory>> = all
         .iter()
-        .filter(|s| s.lane == lane && (s.schedule)(&settings).enabled)
+        .filter(|f| f.lane == lane && applies_to_target(f, tname))
+        .cloned()
         .collect();
-    let statement_timeout = lane_specs
+    let statement_timeout = lane_factories
         .iter()
-        .map(|s| (s.schedule)(&settings).timeout)
+        .map(|f| f.schedule.timeout)
         .max()
         .unwrap_or(settings.session.statement_timeout)
         .min(settings.session.statement_timeout);
-    let discover = target.discover_databases && lane_specs.iter().any(|s| s.scope == Scope::Database);
+    let discoverable = |f: &Factory| f.scope == Scope::Database && !f.app && f.databases.is_empty();
+    let discover = target.discover_databases && lane_factories.iter().any(|f| discoverable(f));
     let mut next_discovery = Instant::now();
     let init_entry_metrics = |e: &Entry| {
         m.collector_success
-            .with_label_values(&[tname, e.spec.name, &e.datname])
+            .with_label_values(&[tname, e.factory.name, &e.datname])
             .set(0.0);
         // Counters exist from the start at 0, so rate() sees the first error.
         for kind in ["error", "timeout"] {
             m.collector_errors
-                .with_label_values(&[tname, e.spec.name, &e.datname, kind]);
+                .with_label_values(&[tname, e.factory.name, &e.datname, kind]);
         }
     };
     for e in &entries {
@@ -319,11 +412,12 @@ async fn run_lane(
     m.connect_errors.with_label_values(&[tname]);
 
     let set_lane = |up: bool| {
-        let mut l = lanes.0.lock().expect("lanes");
+        let mut l = shared.lanes.0.lock().expect("lanes");
         l.insert(lane, up);
         let all_up = l.values().all(|v| *v);
         let open = l.values().filter(|v| **v).count();
-        m.up.with_label_values(&[tname]).set(if all_up { 1.0 } else { 0.0 });
+        m.up.with_label_values(&[tname])
+            .set(if all_up { 1.0 } else { 0.0 });
         m.connections.with_label_values(&[tname]).set(open as f64);
         all_up
     };
@@ -341,7 +435,7 @@ async fn run_lane(
                 Ok(s) => {
                     tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
                         backend_pid = s.backend_pid, "connected");
-                    own.add(s.backend_pid);
+                    shared.own.add(s.backend_pid);
                     m.server_version
                         .with_label_values(&[tname])
                         .set(s.server_version_num as f64);
@@ -402,7 +496,9 @@ async fn run_lane(
                         .collect();
                     // Vanished databases lose their entries and series.
                     entries.retain_mut(|e| {
-                        let keep = e.spec.scope == Scope::Server
+                        let keep = e.factory.scope == Scope::Server
+                            || e.factory.app
+                            || !e.factory.databases.is_empty()
                             || listed.contains(&e.datname)
                             || found.contains(&e.datname);
                         if !keep {
@@ -411,9 +507,12 @@ async fn run_lane(
                         keep
                     });
                     for d in &found {
-                        for spec in lane_specs.iter().filter(|s| s.scope == Scope::Database) {
-                            if !entries.iter().any(|e| e.spec.name == spec.name && &e.datname == d) {
-                                let e = new_entry(&settings, spec, d);
+                        for f in lane_factories.iter().filter(|f| discoverable(f)) {
+                            if !entries
+                                .iter()
+                                .any(|e| e.factory.name == f.name && &e.datname == d)
+                            {
+                                let e = new_entry(f, d);
                                 init_entry_metrics(&e);
                                 entries.push(e);
                             }
@@ -428,8 +527,11 @@ async fn run_lane(
 
         let now = Instant::now();
         let mut lost = false;
-        for e in entries.iter_mut().filter(|e| e.next <= now && e.datname == main_db) {
-            if run_entry(&state, ti, tname, e, s, &own).await {
+        for e in entries
+            .iter_mut()
+            .filter(|e| e.next <= now && e.datname == main_db)
+        {
+            if run_entry(&state, ti, tname, e, s, &shared.own).await {
                 lost = true;
                 break;
             }
@@ -448,24 +550,30 @@ async fn run_lane(
                         if failed_dbs.remove(&d) {
                             tracing::info!(target = tname, datname = %d, "database reachable again");
                         }
-                        own.add(visit.backend_pid);
-                        for e in entries.iter_mut().filter(|e| e.next <= now && e.datname == d) {
-                            if run_entry(&state, ti, tname, e, &visit, &own).await {
+                        shared.own.add(visit.backend_pid);
+                        for e in entries
+                            .iter_mut()
+                            .filter(|e| e.next <= now && e.datname == d)
+                        {
+                            if run_entry(&state, ti, tname, e, &visit, &shared.own).await {
                                 break;
                             }
                         }
-                        own.remove(visit.backend_pid);
+                        shared.own.remove(visit.backend_pid);
                     }
                     Err(err) => {
                         if failed_dbs.insert(d.clone()) {
                             tracing::warn!(target = tname, datname = %d, error = %err, "cannot connect to database");
                         }
-                        for e in entries.iter_mut().filter(|e| e.next <= now && e.datname == d) {
+                        for e in entries
+                            .iter_mut()
+                            .filter(|e| e.next <= now && e.datname == d)
+                        {
                             fail_entry(&state, ti, tname, e);
                             m.collector_errors
-                                .with_label_values(&[tname, e.spec.name, &e.datname, "error"])
+                                .with_label_values(&[tname, e.factory.name, &e.datname, "error"])
                                 .inc();
-                            e.next = Instant::now() + e.schedule.interval;
+                            e.next = Instant::now() + e.factory.schedule.interval;
                         }
                     }
                 }
@@ -475,7 +583,7 @@ async fn run_lane(
         if lost {
             let s = session.take().expect("session");
             tracing::warn!(target = tname, lane = ?lane, "connection lost; reconnecting");
-            own.remove(s.backend_pid);
+            shared.own.remove(s.backend_pid);
             drop(s);
             let up = set_lane(false);
             for e in &mut entries {

@@ -36,6 +36,7 @@ pub struct SelfMetrics {
     pub server_version: GaugeVec,
     pub lock_wait: HistogramVec,
     pub probe: HistogramVec,
+    pub app_value_errors: IntCounterVec,
 }
 
 impl SelfMetrics {
@@ -132,6 +133,11 @@ impl SelfMetrics {
                 "Round-trip time of the probe collector's trivial query (SELECT 1), measured by the exporter: the database's response time.",
                 &["target"],
                 PROBE_BUCKETS,
+            ),
+            app_value_errors: counter(
+                "pgmig_app_value_errors_total",
+                "Values of app collectors skipped or used with a caveat, by reason (null, not_a_number, nan, infinite, out_of_range, precision_loss, negative, duplicate_labels); see docs/app-collectors.md.",
+                &["target", "collector", "metric", "reason"],
             ),
             registry,
         }

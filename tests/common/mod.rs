@@ -661,3 +661,51 @@ pub async fn wait_until_lock_wait(cluster: &PgCluster, db: &str, pid: i32) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// psql: from the server's bin dir when it has one (Debian), else Debian's client.
+pub fn psql_bin() -> PathBuf {
+    let p = pg_bin().join("psql");
+    if p.exists() {
+        p
+    } else {
+        PathBuf::from("/usr/bin/psql")
+    }
+}
+
+/// Runs a SQL file with psql, statement by statement (so CREATE INDEX
+/// CONCURRENTLY works); errors do not stop it: failure paths contain
+/// statements that fail on purpose. Returns psql's stderr.
+pub fn psql_file(cluster: &PgCluster, db: &str, file: &Path) -> String {
+    let out = Command::new(psql_bin())
+        .args([
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &cluster.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-f",
+        ])
+        .arg(file)
+        .env_remove("PGOPTIONS")
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "psql -f {} failed: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
+
+/// The directory of an example.
+pub fn example_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}

@@ -15,6 +15,7 @@ CREATE FUNCTION slow_key(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN
 CREATE FUNCTION v2_orders(int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM orders WHERE id > $1 $$;
 SELECT v2_orders(1);
 CREATE TABLE heartbeat (id int PRIMARY KEY, n int);
+CREATE TABLE app_events (id serial PRIMARY KEY, op text, outcome text, code text, ms numeric);
 INSERT INTO heartbeat SELECT g, 0 FROM generate_series(1, 100) g;
 ANALYZE orders;
 ";
@@ -28,6 +29,32 @@ pub const CONFIG: &str = "collectors:
   functions: {interval: 1s}
   expected_objects: {interval: 1s}
   frameworks: {interval: 1s}
+expected_error_codes:
+  import: [42P10]
+app_collectors:
+  - name: events
+    interval: 1s
+    sql: SELECT id, op AS operation, outcome, coalesce(code, '') AS code, ms FROM app_events
+    incremental: {column: id, start: beginning}
+    metrics:
+      - {signal: operations, labels: [operation, outcome]}
+      - {signal: operation_errors, labels: [operation, code]}
+      - {signal: operation_duration, labels: [operation], value: ms, scale: 0.001, buckets: [0.01, 0.1, 1]}
+  - name: state
+    interval: 1s
+    sql: |
+      SELECT 0 AS dups, 'orders' AS \"table\", 'customer' AS \"column\", 0.5 AS ratio, 'import_enabled' AS flag, true AS enabled,
+             'sync' AS job, 1 AS active, 10 AS done, 20 AS planned, 2.5 AS speed, 4 AS eta
+    metrics:
+      - {signal: integrity_violations, static_labels: {check: orders_dups}, value: dups}
+      - {signal: backfill_ratio, labels: [table, column], value: ratio}
+      - {signal: flag, labels: [flag], value: enabled}
+      - {signal: job_active, labels: [job], value: active}
+      - {signal: job_items_done, labels: [job], value: done}
+      - {signal: job_items_planned, labels: [job], value: planned}
+      - {signal: job_items_per_second, labels: [job], value: speed}
+      - {signal: job_eta, labels: [job], value: eta}
+      - {name: scenario_rows, type: gauge, value: done, max_series: 0}
 expected_objects:
   - {kind: index, name: public.orders_customer_key, migration: m1}
   - {kind: partition, table: public.orders, covers: 1d}
@@ -51,6 +78,7 @@ pub fn start_exporter(pg: &PgCluster, db: &str) -> Exporter {
 pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl FnMut(String)) {
     let c = pg.connect(db).await;
     c.batch_execute("VACUUM heartbeat").await.unwrap();
+    c.batch_execute("INSERT INTO app_events (op, outcome, code, ms) VALUES ('import', 'success', NULL, 3), ('import', 'failure', '42P10', 900), ('import', 'failure', 'oops', NULL)").await.unwrap();
     c.batch_execute("ANALYZE heartbeat").await.unwrap();
     c.batch_execute("SELECT pg_create_physical_replication_slot('scenario_slot', true)")
         .await

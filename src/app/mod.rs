@@ -1,0 +1,35 @@
+//! App signals: user-defined SQL collectors over the application's own
+//! tables (`app_collectors` in the config file), the decision-signal
+//! vocabulary they feed, and the expected error codes of each operation.
+
+pub mod collector;
+pub mod config;
+pub mod signals;
+pub mod value;
+
+use std::collections::BTreeMap;
+
+use prometheus::proto::MetricFamily;
+
+use crate::exposition::Family;
+
+/// The error codes a migration expects for each operation
+/// (`expected_error_codes` in the config), as
+/// `pgmig_app_expected_error_code{target, operation, code} 1`, so that the
+/// rules can tell expected errors from unknown ones.
+pub fn expected_error_code_families(
+    target: &str,
+    codes: &BTreeMap<String, Vec<String>>,
+) -> Vec<MetricFamily> {
+    let mut f = Family::gauge(
+        "pgmig_app_expected_error_code",
+        "1 for each error code the config lists as expected for an operation (expected_error_codes); the rules treat other codes as unknown.",
+        &[("target", target)],
+    );
+    for (op, list) in codes {
+        for code in list {
+            f.add(&[("operation", op), ("code", code)], 1.0);
+        }
+    }
+    vec![f.finish()]
+}
