@@ -58,9 +58,11 @@ fn names_in_source() -> BTreeSet<String> {
                     let rest = &text[i + 1..];
                     let end = rest.find('"').unwrap();
                     let name = &rest[..end];
-                    if name
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    // A bare prefix ("pgmig_") is not a metric name.
+                    if !name.ends_with('_')
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
                     {
                         out.insert(name.to_string());
                     }
