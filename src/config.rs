@@ -243,6 +243,9 @@ pub struct Settings {
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
     pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    pub window: crate::window::WindowConfig,
+    /// The bearer token of the window API, read from `window.api_token_file`.
+    pub window_token: Option<String>,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -312,6 +315,8 @@ struct FileConfig {
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
     expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    window: crate::window::WindowConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -792,6 +797,33 @@ impl Settings {
                 }
             }
         }
+        file_cfg
+            .window
+            .validate()
+            .map_err(|m| file_err(&file_name, "window", m))?;
+        let window_token = match &file_cfg.window.api_token_file {
+            Some(p) => {
+                let t = std::fs::read_to_string(p)
+                    .map_err(|e| {
+                        file_err(
+                            &file_name,
+                            "window.api_token_file",
+                            format!("cannot read {}: {e}", p.display()),
+                        )
+                    })?
+                    .trim()
+                    .to_string();
+                if t.len() < 16 {
+                    return Err(file_err(
+                        &file_name,
+                        "window.api_token_file",
+                        "the token must be at least 16 characters".into(),
+                    ));
+                }
+                Some(t)
+            }
+            None => None,
+        };
         let mut names = std::collections::HashSet::new();
         for t in &targets {
             if !names.insert(t.name.as_str()) {
@@ -815,6 +847,8 @@ impl Settings {
             expected_objects: file_cfg.expected_objects.clone(),
             app_collectors: file_cfg.app_collectors.0.clone(),
             expected_error_codes: file_cfg.expected_error_codes.clone(),
+            window: file_cfg.window.clone(),
+            window_token,
         })
     }
 }

@@ -24,6 +24,16 @@ use crate::state::State;
 pub struct Server {
     pub state: Arc<State>,
     pub telemetry_path: String,
+    /// Bearer token of the window API; the API answers 404 without one.
+    pub window_token: Option<String>,
+}
+
+/// Compares without leaking where the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Server {
@@ -68,8 +78,76 @@ impl Server {
         )
     }
 
+    /// `POST /api/v1/window/{open,close}?target=NAME` with `Authorization: Bearer <token>`.
+    fn window_api(&self, req: &Request<Incoming>, action: &str) -> Response<Full<Bytes>> {
+        let Some(token) = &self.window_token else {
+            return text(
+                StatusCode::NOT_FOUND,
+                "the window API is off: set window.api_token_file\n",
+            );
+        };
+        if req.method() != Method::POST {
+            return text(StatusCode::METHOD_NOT_ALLOWED, "use POST\n");
+        }
+        let given = req
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+            let mut r = text(StatusCode::UNAUTHORIZED, "unauthorized\n");
+            r.headers_mut().insert(
+                hyper::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+            return r;
+        }
+        let wanted = req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("target="))
+            .map(|t| t.replace("%20", " ").replace('+', " "));
+        let targets = &self.state.targets;
+        let ti = match wanted {
+            Some(t) => targets.iter().position(|x| *x == t),
+            None if targets.len() == 1 => Some(0),
+            None => None,
+        };
+        let Some(ti) = ti else {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "name an existing target: ?target=NAME\n",
+            );
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        match action {
+            "open" => self.state.windows.open_explicit(ti, now),
+            _ => self.state.windows.close_explicit(ti),
+        }
+        tracing::info!(target = %targets[ti], action, "migration window changed through the API");
+        text(
+            StatusCode::OK,
+            if action == "open" {
+                "window open\n"
+            } else {
+                "window closed\n"
+            },
+        )
+    }
+
     pub fn handle(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         let path = req.uri().path();
+        if let Some(action) = path.strip_prefix("/api/v1/window/") {
+            if action == "open" || action == "close" {
+                return self.window_api(req, action);
+            }
+        }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
         }

@@ -22,6 +22,7 @@ pub mod poller;
 pub mod selfmetrics;
 pub mod state;
 pub mod tls;
+pub mod window;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     let settings = Arc::new(settings);
     let state = Arc::new(state::State::new(
         settings.targets.iter().map(|t| t.name.clone()).collect(),
+        settings.window.clone(),
     ));
     let (listener, addr) = http::bind(&settings.listen_address).await?;
     tracing::info!(
@@ -45,15 +47,40 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         tracing::info!(target = %t.name, connection = %t.conninfo, "watching target");
     }
     poller::spawn(settings.clone(), state.clone());
+    tokio::spawn(window_ticker(settings.clone(), state.clone()));
     let server = Arc::new(http::Server {
         state,
         telemetry_path: settings.telemetry_path.clone(),
+        window_token: settings.window_token.clone(),
     });
     tokio::select! {
         _ = http::serve(listener, server) => {}
         _ = shutdown_signal() => tracing::info!("shutting down"),
     }
     Ok(())
+}
+
+/// Every second, moves each target's migration window along with what the
+/// latest snapshots show, and publishes it as a snapshot of its own.
+async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        for (ti, t) in settings.targets.iter().enumerate() {
+            let snaps = state.target_snapshots(ti);
+            let fams: Vec<&prometheus::proto::MetricFamily> =
+                snaps.iter().flat_map(|s| s.iter()).collect();
+            state.windows.update(ti, window::active_sources(&fams), now);
+            state.put(
+                (ti, "window", poller::main_database(t)),
+                state.windows.families(ti, &t.name),
+            );
+        }
+    }
 }
 
 async fn shutdown_signal() {

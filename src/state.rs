@@ -32,17 +32,28 @@ pub struct State {
     pub targets: Vec<String>,
     status: Mutex<Vec<TargetStatus>>,
     pub metrics: SelfMetrics,
+    pub windows: crate::window::Windows,
 }
 
 impl State {
-    pub fn new(targets: Vec<String>) -> State {
+    pub fn new(targets: Vec<String>, window: crate::window::WindowConfig) -> State {
         let n = targets.len();
         State {
             snapshots: RwLock::new(HashMap::new()),
             targets,
             status: Mutex::new(vec![TargetStatus::default(); n]),
             metrics: SelfMetrics::new(),
+            windows: crate::window::Windows::new(window, n),
         }
+    }
+
+    /// The snapshots of one target.
+    pub fn target_snapshots(&self, target: usize) -> Vec<Snapshot> {
+        let map = self.snapshots.read().expect("snapshot lock");
+        map.iter()
+            .filter(|(k, _)| k.0 == target)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     pub fn put(&self, key: Key, snap: Vec<MetricFamily>) {

@@ -475,10 +475,22 @@ impl HttpResponse {
 
 /// A minimal HTTP/1.1 GET (Connection: close), enough for the exporter.
 pub fn http_get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    http_request(addr, "GET", path, headers)
+}
+
+/// A minimal HTTP/1.1 request without a body (Connection: close).
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> HttpResponse {
     let mut s =
         TcpStream::connect_timeout(&addr, Duration::from_secs(10)).expect("connect to exporter");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n"
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
