@@ -29,6 +29,9 @@ pub enum DbError {
 
 pub struct Session {
     pub client: Client,
+    /// Superuser, or a member of pg_monitor: can see every session's state and queries.
+    pub can_monitor: bool,
+    pub role: String,
     pub backend_pid: i32,
     pub server_version_num: i32,
     pub server_version: String,
@@ -115,7 +118,10 @@ pub async fn connect(
             .query_one(
                 "SELECT pg_catalog.pg_backend_pid(), \
                  pg_catalog.current_setting('server_version_num')::int4, \
-                 pg_catalog.current_setting('server_version')",
+                 pg_catalog.current_setting('server_version'), \
+                 current_user::text, \
+                 (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) \
+                   OR pg_catalog.pg_has_role(current_user, 'pg_monitor', 'MEMBER')",
                 &[],
             )
             .await
@@ -135,6 +141,8 @@ pub async fn connect(
         backend_pid: row.get(0),
         server_version_num: row.get(1),
         server_version: row.get(2),
+        role: row.get(3),
+        can_monitor: row.get::<_, Option<bool>>(4).unwrap_or(false),
         client,
         cancel,
         tls,

@@ -434,7 +434,12 @@ async fn run_lane(
             match db::connect(target, None, &settings.session, statement_timeout).await {
                 Ok(s) => {
                     tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
-                        backend_pid = s.backend_pid, "connected");
+                        backend_pid = s.backend_pid, role = %s.role, "connected");
+                    if !s.can_monitor && lane == Lane::Fast {
+                        tracing::warn!(target = tname, role = %s.role,
+                            "the role is neither superuser nor a member of pg_monitor: other users' sessions show state none and no query, \
+                             and pg_stat_statements rows of other users have no query text; GRANT pg_monitor TO the role");
+                    }
                     shared.own.add(s.backend_pid);
                     m.server_version
                         .with_label_values(&[tname])

@@ -110,7 +110,8 @@ struct Activity {
 
 const COUNTS_SQL: &str = "\
 SELECT coalesce(state, 'none') AS state, coalesce(wait_event_type, 'none') AS wait_event_type, \
-       coalesce(backend_type, '') AS backend_type, (pid = ANY($1)) AS own, count(*)::int8 AS n \
+       coalesce(backend_type, CASE WHEN usename IS NOT NULL THEN 'hidden' ELSE '' END) AS backend_type, \
+       (pid = ANY($1)) AS own, count(*)::int8 AS n \
 FROM pg_catalog.pg_stat_activity GROUP BY 1, 2, 3, 4";
 
 const SETTINGS_SQL_13: &str = "\
@@ -219,7 +220,10 @@ impl Collector for Activity {
     }
 }
 
-/// One row of `COUNTS_SQL`.
+/// One row of `COUNTS_SQL`. Without pg_monitor, other users' sessions have
+/// NULL backend_type and state; those with a user name are counted as
+/// client backends in state `none` (background processes have none, except
+/// the logical replication launcher, which may be counted with them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountRow {
     pub state: String,
@@ -248,17 +252,18 @@ impl Activity {
         let mut connections = 0.0;
         for r in counts {
             let n = r.n as f64;
-            if r.backend_type == "client backend" {
+            let client = r.backend_type == "client backend" || r.backend_type == "hidden";
+            if client {
                 connections += n;
             }
             if r.own {
                 continue;
             }
-            if r.backend_type == "client backend" {
+            if client {
                 *by_state.entry(r.state.clone()).or_default() += n;
             }
             *by_wait.entry(r.wait_event_type.clone()).or_default() += n;
-            if !r.backend_type.is_empty() {
+            if !r.backend_type.is_empty() && r.backend_type != "hidden" {
                 *by_type.entry(r.backend_type.clone()).or_default() += n;
             }
         }

@@ -15,6 +15,12 @@ CREATE FUNCTION slow_key(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN
 CREATE FUNCTION v2_orders(int) RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM orders WHERE id > $1 $$;
 SELECT v2_orders(1);
 CREATE TABLE heartbeat (id int PRIMARY KEY, n int);
+CREATE TABLE _prisma_migrations (
+    id varchar(36) PRIMARY KEY NOT NULL, checksum varchar(64) NOT NULL, finished_at timestamptz,
+    migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz,
+    started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count integer NOT NULL DEFAULT 0);
+INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count)
+VALUES ('a1', 'c1', now(), '20251101_init', 1), ('a2', 'c2', NULL, '20251102_half', 0);
 CREATE TABLE app_events (id serial PRIMARY KEY, op text, outcome text, code text, ms numeric);
 INSERT INTO heartbeat SELECT g, 0 FROM generate_series(1, 100) g;
 ANALYZE orders;
