@@ -41,6 +41,10 @@ pub struct Flags {
     #[arg(long_help = format!("Address to listen on for HTTP requests [default: {DEFAULT_LISTEN_ADDRESS}]"))]
     pub web_listen_address: Option<String>,
 
+    /// TLS and basic-auth config file in the Prometheus exporter-toolkit format.
+    #[arg(long = "web.config.file", value_name = "FILE", help_heading = "Web")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Path under which metrics are served [default: /metrics].
     #[arg(long = "web.telemetry-path", value_name = "PATH", help_heading = "Web")]
     pub web_telemetry_path: Option<String>,
@@ -67,6 +71,7 @@ impl Flags {
     pub fn values(&self) -> FlagValues {
         FlagValues {
             listen_address: self.web_listen_address.clone(),
+            web_config_file: self.web_config_file.clone(),
             telemetry_path: self.web_telemetry_path.clone(),
             config_file: self.config_file.clone(),
             log_level: self.log_level.clone(),
@@ -89,6 +94,14 @@ pub fn describe(s: &Settings) -> String {
     );
     let _ = writeln!(o, "listen address: {}", s.listen_address);
     let _ = writeln!(o, "telemetry path: {}", s.telemetry_path);
+    let _ = writeln!(
+        o,
+        "web config: {}",
+        s.web_config_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(none: plain HTTP, no auth)".into())
+    );
     let _ = writeln!(o, "log: level={} format={:?}", s.log_level, s.log_format);
     let ss = &s.session;
     let _ = writeln!(

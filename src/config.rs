@@ -232,6 +232,8 @@ pub struct TargetSettings {
 pub struct Settings {
     pub listen_address: String,
     pub telemetry_path: String,
+    /// TLS and basic auth for HTTP (exporter-toolkit format).
+    pub web_config_file: Option<PathBuf>,
     pub log_level: String,
     pub log_format: LogFormat,
     pub config_file: Option<PathBuf>,
@@ -252,6 +254,7 @@ pub struct Settings {
 #[derive(Debug, Default, Clone)]
 pub struct FlagValues {
     pub listen_address: Option<String>,
+    pub web_config_file: Option<PathBuf>,
     pub telemetry_path: Option<String>,
     pub config_file: Option<PathBuf>,
     pub log_level: Option<String>,
@@ -266,6 +269,7 @@ struct EnvValues {
     target_name: Option<String>,
     web_listen_address: Option<String>,
     web_telemetry_path: Option<String>,
+    web_config_file: Option<PathBuf>,
     config_file: Option<PathBuf>,
     log_level: Option<String>,
     log_format: Option<String>,
@@ -287,6 +291,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     ("PGMIG_WEB_LISTEN_ADDRESS", "same as --web.listen-address"),
     ("PGMIG_WEB_TELEMETRY_PATH", "same as --web.telemetry-path"),
+    ("PGMIG_WEB_CONFIG_FILE", "same as --web.config.file"),
     ("PGMIG_CONFIG_FILE", "same as --config.file"),
     ("PGMIG_LOG_LEVEL", "same as --log.level"),
     ("PGMIG_LOG_FORMAT", "same as --log.format"),
@@ -324,6 +329,7 @@ struct FileConfig {
 struct FileWeb {
     listen_address: Option<String>,
     telemetry_path: Option<String>,
+    config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -694,6 +700,15 @@ impl Settings {
             .or(env.web_telemetry_path.clone())
             .or(file_cfg.web.telemetry_path.clone())
             .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_string());
+        let web_config_file = flags
+            .web_config_file
+            .clone()
+            .or(env.web_config_file.clone())
+            .or(file_cfg.web.config_file.clone());
+        if let Some(p) = &web_config_file {
+            crate::webconfig::WebConfig::load(p)
+                .map_err(|e| flag_err("web.config.file", e.to_string()))?;
+        }
         if !telemetry_path.starts_with('/') || telemetry_path == "/" {
             return Err(flag_err(
                 "web.telemetry-path",
@@ -837,6 +852,7 @@ impl Settings {
         Ok(Settings {
             listen_address,
             telemetry_path,
+            web_config_file,
             log_level,
             log_format,
             config_file,

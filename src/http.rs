@@ -26,6 +26,8 @@ pub struct Server {
     pub telemetry_path: String,
     /// Bearer token of the window API; the API answers 404 without one.
     pub window_token: Option<String>,
+    /// TLS and basic auth, from --web.config.file.
+    pub web: Option<Arc<crate::webconfig::WebConfig>>,
 }
 
 /// Compares without leaking where the first difference is.
@@ -148,6 +150,20 @@ impl Server {
                 return self.window_api(req, action);
             }
         }
+        if let Some(web) = &self.web {
+            let auth = req
+                .headers()
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
+            if !web.check_basic(auth) {
+                let mut r = text(StatusCode::UNAUTHORIZED, "unauthorized\n");
+                r.headers_mut().insert(
+                    hyper::header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"pg_migration_exporter\""),
+                );
+                return r;
+            }
+        }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
         }
@@ -248,8 +264,13 @@ pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
     Ok((listener, local))
 }
 
-/// Serves until the process ends.
+/// Serves until the process ends (over TLS when the web config has it).
 pub async fn serve(listener: TcpListener, server: Arc<Server>) {
+    let tls = server
+        .web
+        .as_ref()
+        .and_then(|w| w.tls.clone())
+        .map(tokio_rustls::TlsAcceptor::from);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -260,16 +281,37 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
             }
         };
         let server = server.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
                 let server = server.clone();
                 async move { Ok::<_, Infallible>(server.handle(&req)) }
             });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), svc);
-            if let Err(e) = conn.await {
+            let builder = {
+                let mut b = hyper::server::conn::http1::Builder::new();
+                b.timer(TokioTimer::new())
+                    .header_read_timeout(std::time::Duration::from_secs(10));
+                b
+            };
+            let result = match tls {
+                Some(acceptor) => {
+                    match tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        acceptor.accept(stream),
+                    )
+                    .await
+                    {
+                        Ok(Ok(s)) => builder.serve_connection(TokioIo::new(s), svc).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+                None => builder.serve_connection(TokioIo::new(stream), svc).await,
+            };
+            if let Err(e) = result {
                 tracing::debug!(peer = %peer, error = %e, "HTTP connection error");
             }
         });

@@ -22,6 +22,7 @@ pub mod poller;
 pub mod selfmetrics;
 pub mod state;
 pub mod tls;
+pub mod webconfig;
 pub mod window;
 
 use std::sync::Arc;
@@ -30,6 +31,12 @@ use config::Settings;
 
 /// Runs the exporter until the process receives SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
+    let web = match &settings.web_config_file {
+        Some(p) => Some(Arc::new(webconfig::WebConfig::load(p).map_err(|e| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+        })?)),
+        None => None,
+    };
     let settings = Arc::new(settings);
     let state = Arc::new(state::State::new(
         settings.targets.iter().map(|t| t.name.clone()).collect(),
@@ -41,6 +48,8 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         address = %addr,
         telemetry_path = %settings.telemetry_path,
         targets = settings.targets.len(),
+        tls = web.as_ref().is_some_and(|w| w.tls.is_some()),
+        basic_auth = web.as_ref().is_some_and(|w| w.auth_required()),
         "listening"
     );
     for t in &settings.targets {
@@ -52,6 +61,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         state,
         telemetry_path: settings.telemetry_path.clone(),
         window_token: settings.window_token.clone(),
+        web,
     });
     tokio::select! {
         _ = http::serve(listener, server) => {}
