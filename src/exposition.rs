@@ -159,7 +159,7 @@ pub fn encode<'a>(families: impl IntoIterator<Item = &'a MetricFamily>, format: 
             groups.entry(mf.name()).or_default().push(mf);
         }
     }
-    let mut out = String::with_capacity(samples * 96 + 64);
+    let mut out = String::with_capacity(samples * 128 + 64);
     for (name, fams) in groups {
         let first = fams[0];
         let t = first.get_field_type();
@@ -300,6 +300,14 @@ fn sample(out: &mut String, name: &str, labels: &[LabelPair], le: Option<&str>, 
 
 /// Escapes `\`, newline and (in label values, or always in OpenMetrics) `"`.
 fn escape_into(out: &mut String, s: &str, quotes: bool) {
+    // Most values need no escaping: copy them whole.
+    if !s
+        .bytes()
+        .any(|b| b == b'\\' || b == b'\n' || (quotes && b == b'"'))
+    {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -317,6 +325,24 @@ fn write_float(out: &mut String, v: f64) {
         out.push_str("+Inf");
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        // Whole numbers (counts, bytes, pids) are most samples: skip the
+        // float formatter. Prints exactly what `{v}` would.
+        let mut n = v.abs() as u64;
+        if v.is_sign_negative() {
+            out.push('-');
+        }
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.push_str(std::str::from_utf8(&buf[i..]).expect("digits"));
     } else {
         let _ = write!(out, "{v}");
     }
@@ -383,6 +409,25 @@ mod tests {
         assert!(out.contains("pgmig_test_total{target=\"a\"} 7\n"));
         assert!(out.contains("pgmig_test_seconds_bucket{target=\"a\",le=\"+Inf\"} 4\n"));
         assert!(out.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn whole_numbers_print_as_the_formatter_would() {
+        for v in [
+            0.0,
+            1.0,
+            -3.0,
+            42.0,
+            1234567890123.0,
+            999999999999999.0,
+            -0.0,
+            2.5,
+            1e20,
+        ] {
+            let mut a = String::new();
+            write_float(&mut a, v);
+            assert_eq!(a, format!("{v}"), "{v}");
+        }
     }
 
     #[test]

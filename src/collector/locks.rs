@@ -158,9 +158,9 @@ pub fn analyse(rows: &[LockRow]) -> Analysis {
         });
     }
     // Every root counts every backend it blocks, directly or through a chain.
+    let mut roots_memo: HashMap<i32, BTreeSet<i32>> = HashMap::new();
     for b in &a.blocked {
-        let mut roots = BTreeSet::new();
-        collect_roots(b.row.pid, &waiting, &mut roots, &mut HashSet::new());
+        let roots = roots_of(b.row.pid, &waiting, &mut roots_memo, &mut HashSet::new());
         for root in roots {
             *a.roots.entry(root).or_default() += 1;
         }
@@ -224,22 +224,60 @@ fn chain(
     v
 }
 
-fn collect_roots(
+/// The blocking roots reachable from `pid`, memoised so that a long chain is
+/// walked once, not once per member.
+fn roots_of(
     pid: i32,
     waiting: &HashMap<i32, &LockRow>,
-    roots: &mut BTreeSet<i32>,
-    seen: &mut HashSet<i32>,
-) {
-    if !seen.insert(pid) {
-        return;
+    memo: &mut HashMap<i32, BTreeSet<i32>>,
+    on_path: &mut HashSet<i32>,
+) -> BTreeSet<i32> {
+    if let Some(r) = memo.get(&pid) {
+        return r.clone();
     }
     let Some(row) = waiting.get(&pid) else {
-        roots.insert(pid);
-        return;
+        return BTreeSet::from([pid]);
     };
-    for &b in row.blockers.as_deref().unwrap_or(&[]) {
-        collect_roots(b, waiting, roots, seen);
+    if !on_path.insert(pid) {
+        // A cycle (an undetected deadlock): its members have no root beyond it.
+        return BTreeSet::new();
     }
+    let mut out = BTreeSet::new();
+    for &b in row.blockers.as_deref().unwrap_or(&[]) {
+        out.extend(roots_of(b, waiting, memo, on_path));
+    }
+    on_path.remove(&pid);
+    if out.is_empty() {
+        // Waiting with no blocker outside a cycle: name the backend itself,
+        // as chain() does.
+        out.insert(chain_root_of_cycle(pid, waiting));
+    }
+    memo.insert(pid, out.clone());
+    out
+}
+
+/// The smallest pid of the cycle (or lone waiter) `pid` belongs to.
+fn chain_root_of_cycle(pid: i32, waiting: &HashMap<i32, &LockRow>) -> i32 {
+    let mut seen = HashSet::new();
+    let mut stack = vec![pid];
+    let mut min = pid;
+    while let Some(p) = stack.pop() {
+        if !seen.insert(p) {
+            continue;
+        }
+        min = min.min(p);
+        if let Some(r) = waiting.get(&p) {
+            stack.extend(
+                r.blockers
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .copied()
+                    .filter(|b| waiting.contains_key(b)),
+            );
+        }
+    }
+    min
 }
 
 /// A wait being followed across polls, for the histogram.
