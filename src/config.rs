@@ -248,6 +248,8 @@ pub struct Settings {
     pub window: crate::window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
+    /// Following PostgreSQL's log files for errors by SQLSTATE (off unless `server_log.follow` lists a log).
+    pub server_log: crate::serverlog::ServerLogConfig,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -322,6 +324,8 @@ struct FileConfig {
     expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
     #[serde(default)]
     window: crate::window::WindowConfig,
+    #[serde(default)]
+    server_log: crate::serverlog::ServerLogConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -839,6 +843,11 @@ impl Settings {
             }
             None => None,
         };
+        let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+        file_cfg
+            .server_log
+            .validate(&target_names)
+            .map_err(|(key, m)| file_err(&file_name, &key, m))?;
         let mut names = std::collections::HashSet::new();
         for t in &targets {
             if !names.insert(t.name.as_str()) {
@@ -865,6 +874,7 @@ impl Settings {
             expected_error_codes: file_cfg.expected_error_codes.clone(),
             window: file_cfg.window.clone(),
             window_token,
+            server_log: file_cfg.server_log.clone(),
         })
     }
 }

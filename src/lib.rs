@@ -20,6 +20,7 @@ pub mod http;
 pub mod logging;
 pub mod poller;
 pub mod selfmetrics;
+pub mod serverlog;
 pub mod state;
 pub mod tls;
 pub mod webconfig;
@@ -57,6 +58,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     }
     poller::spawn(settings.clone(), state.clone());
     tokio::spawn(window_ticker(settings.clone(), state.clone()));
+    tokio::spawn(serverlog::run(settings.clone(), state.clone()));
     let server = Arc::new(http::Server {
         state,
         telemetry_path: settings.telemetry_path.clone(),

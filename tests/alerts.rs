@@ -21,7 +21,11 @@ use serde_yaml_ng::Value;
 const RUNBOOK_BASE: &str =
     "https://github.com/pg-migration-exporter/pg-migration-exporter/blob/main/docs/runbooks.md";
 
-const RULE_FILES: [&str; 2] = ["alerts/pgmig-rules.yml", "alerts/pgmig-alerts.yml"];
+const RULE_FILES: [&str; 3] = [
+    "alerts/pgmig-rules.yml",
+    "alerts/pgmig-alerts.yml",
+    "alerts/pgmig-serverlog-alerts.yml",
+];
 
 const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
 const DECISIONS: [&str; 4] = [
@@ -35,6 +39,9 @@ const DECISIONS: [&str; 4] = [
 /// (name, is a histogram).
 const CONTRACT: &[(&str, bool)] = &[
     ("pgmig_up", false),
+    ("pgmig_server_errors_total", false),
+    ("pgmig_server_error_code_expected", false),
+    ("pgmig_server_error_code_forbidden", false),
     ("pgmig_collector_success", false),
     ("pgmig_collector_duration_seconds", true),
     ("pgmig_collector_last_success_timestamp_seconds", false),
@@ -391,7 +398,7 @@ fn alerts_follow_the_conventions() {
     let mut by_name: BTreeMap<&str, Vec<&Rule>> = BTreeMap::new();
     for r in rules.iter().filter(|r| r.is_alert) {
         by_name.entry(&r.name).or_default().push(r);
-        if r.file != "alerts/pgmig-alerts.yml" {
+        if r.file != "alerts/pgmig-alerts.yml" && r.file != "alerts/pgmig-serverlog-alerts.yml" {
             problems.push(format!(
                 "{}: alerts belong in alerts/pgmig-alerts.yml",
                 r.name

@@ -93,10 +93,7 @@ fn every_metric_in_the_source_is_documented_and_vice_versa() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_scrape_serves_the_documented_types_and_labels() {
-    let pg = PgCluster::start_new(&[
-        "shared_preload_libraries=pg_stat_statements",
-        "track_functions=all",
-    ]);
+    let pg = PgCluster::start_new(common::scenario::SERVER_CONF);
     let db = "postgres";
     let setup = pg.connect(db).await;
     setup

@@ -37,10 +37,7 @@ async fn running_exporter(prefix: &str) -> Exporter {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn promtool_check_metrics_finds_no_problem_in_a_real_scrape() {
     // The full scenario, so that every metric family is linted, not only the idle ones.
-    let pg = PgCluster::start_new(&[
-        "shared_preload_libraries=pg_stat_statements",
-        "track_functions=all",
-    ]);
+    let pg = PgCluster::start_new(common::scenario::SERVER_CONF);
     pg.connect("postgres")
         .await
         .batch_execute(common::scenario::SETUP_SQL)

@@ -66,11 +66,24 @@ expected_objects:
   - {kind: partition, table: public.orders, covers: 1d}
 ";
 
+/// Server settings the scenario needs: csvlog (all versions) for the server-log collector.
+pub const SERVER_CONF: &[&str] = &[
+    "shared_preload_libraries=pg_stat_statements",
+    "track_functions=all",
+    "logging_collector=on",
+    "log_destination=csvlog",
+    "log_directory=log",
+];
+
 pub fn start_exporter(pg: &PgCluster, db: &str) -> Exporter {
     let dir = std::env::temp_dir().join(format!("pgmig-scenario-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("scenario.yml");
-    std::fs::write(&cfg, CONFIG).unwrap();
+    let log = format!(
+        "server_log:\n  follow:\n    - directory: {}\n      format: csvlog\n  migrations:\n    - name: m1\n      expected_codes: [23505]\n      forbidden_codes: [42P10]\n",
+        pg.dir.join("data/log").display()
+    );
+    std::fs::write(&cfg, format!("{CONFIG}{log}")).unwrap();
     Exporter::start(
         &["--config.file", cfg.to_str().unwrap()],
         &[
@@ -147,7 +160,16 @@ pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl 
                     .is_empty()
                 && !m
                     .find("pgmig_replication_slot_retained_bytes", &[])
-                    .is_empty();
+                    .is_empty()
+                && [
+                    "pgmig_app_operation_duration_seconds_count",
+                    "pgmig_app_value_errors_total",
+                    "pgmig_app_job_eta_seconds",
+                    "pgmig_migration_dirty",
+                    "pgmig_server_errors_total",
+                ]
+                .iter()
+                .all(|n| !m.find(n, &[]).is_empty());
             ok.then(|| m.raw.clone())
         },
     );
