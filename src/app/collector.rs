@@ -22,7 +22,10 @@
 //!   read (concurrent inserts committing out of order) is missed, so prefer
 //!   a column assigned at commit time, or accept that small loss;
 //! - when a run stops at `max_rows`, the rows sharing the last watermark
-//!   value are left for the next run, so a group of rows is never split.
+//!   value are left for the next run, so a group of rows is never split;
+//! - a label set seen for the first time is served at 0 for one run, then
+//!   with its value: Prometheus counts growth only of series that existed
+//!   before, so a failure burst in the very first rows still shows in rate().
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +62,10 @@ pub struct AppRuntime {
     watermark: Watermark,
     counters: Vec<BTreeMap<Vec<String>, f64>>,
     hists: Vec<BTreeMap<Vec<String>, Hist>>,
+    /// Label sets first seen in the last run: served at 0 for that run, so
+    /// that rate() and increase() see their first rows (a series must exist
+    /// before it grows for Prometheus to count the growth).
+    fresh: Vec<std::collections::HashSet<Vec<String>>>,
     dropped: Vec<usize>,
 }
 
@@ -72,6 +79,7 @@ impl AppRuntime {
             watermark: Watermark::Unknown,
             counters: vec![BTreeMap::new(); n],
             hists: vec![BTreeMap::new(); n],
+            fresh: vec![Default::default(); n],
             dropped: vec![0; n],
         }
     }
@@ -265,6 +273,9 @@ impl AppRuntime {
 
     async fn incremental(&mut self, ctx: &Ctx<'_>) -> Result<Output, CollectError> {
         let inc = self.cfg.incremental.clone().expect("incremental collector");
+        for f in &mut self.fresh {
+            f.clear();
+        }
         let col = quote_ident(&inc.column);
         let sql = user_sql(&self.cfg).to_string();
         if self.watermark == Watermark::Unknown && inc.start == Start::Now {
@@ -325,11 +336,14 @@ impl AppRuntime {
                                 self.dropped[i] += 1;
                                 continue;
                             }
-                            None => self.hists[i].entry(lv).or_insert(Hist {
-                                counts: vec![0; m.buckets.len()],
-                                sum: 0.0,
-                                count: 0,
-                            }),
+                            None => {
+                                self.fresh[i].insert(lv.clone());
+                                self.hists[i].entry(lv).or_insert(Hist {
+                                    counts: vec![0; m.buckets.len()],
+                                    sum: 0.0,
+                                    count: 0,
+                                })
+                            }
                         };
                         for (b, c) in m.buckets.iter().zip(h.counts.iter_mut()) {
                             if v <= *b {
@@ -345,6 +359,7 @@ impl AppRuntime {
                             Some(c) => *c += v,
                             None if n >= m.max_series => self.dropped[i] += 1,
                             None => {
+                                self.fresh[i].insert(lv.clone());
                                 self.counters[i].insert(lv, v);
                             }
                         }
@@ -379,7 +394,11 @@ impl AppRuntime {
                         .copied()
                         .zip(lv.iter().map(String::as_str))
                         .collect();
-                    f.add_histogram(&labels, &m.buckets, &h.counts, h.count, h.sum);
+                    if self.fresh[i].contains(lv) {
+                        f.add_histogram(&labels, &m.buckets, &vec![0; m.buckets.len()], 0, 0.0);
+                    } else {
+                        f.add_histogram(&labels, &m.buckets, &h.counts, h.count, h.sum);
+                    }
                 }
             } else {
                 for (lv, v) in &self.counters[i] {
@@ -388,7 +407,7 @@ impl AppRuntime {
                         .copied()
                         .zip(lv.iter().map(String::as_str))
                         .collect();
-                    f.add(&labels, *v);
+                    f.add(&labels, if self.fresh[i].contains(lv) { 0.0 } else { *v });
                 }
             }
             out.push(f);
