@@ -1,0 +1,437 @@
+#!/usr/bin/env python3
+"""Benchmark harness: pg_migration_exporter against postgres_exporter, on the
+same PostgreSQL, the same schema and the same pgbench load, in one run.
+
+Usage: bench/run.py [--scale default|large] [--window SECONDS] [--out FILE]
+
+It starts its own PostgreSQL (pg_stat_statements on), builds the schema
+(default: 2,000 tables in 4 schemas with 3 indexes each, 20 of them with 20k
+rows, plus pgbench -s 10; large: 10,000 tables / 30,000 indexes and 1,000
+backends with 200 blocked in lock chains), runs pgbench -c 4 -R 200
+throughout, and measures, for this exporter and (when the Debian package
+prometheus-postgres-exporter is installed) postgres_exporter with its
+defaults and with per-table/per-index stats and sizes (--extend.query-path):
+
+- database execution + planning time (pg_stat_statements, by role: each
+  exporter connects as its own role) and database backend CPU (/proc);
+- exporter CPU (/proc) and RSS after warm-up and peak (VmHWM);
+- /metrics response time (median, p90, max over many scrapes), series, bytes;
+- `promtool check metrics` problems;
+- the time from a lock queue forming to it being visible on /metrics;
+- scrapes and polls while a table is held in ACCESS EXCLUSIVE with a queue.
+
+Exporters are measured in alternating rounds, and ratios are computed pair
+by pair (round by round) so a noisy machine skews both sides alike.
+Standard library only. Prints one table and writes JSON.
+"""
+
+import argparse
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def pg_bin():
+    return subprocess.check_output([os.path.join(ROOT, "scripts/pg-bin")], text=True).strip()
+
+
+def as_postgres():
+    if os.geteuid() != 0:
+        return None
+    pw = pwd.getpwnam("postgres")
+
+    def demote():
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+
+    return demote
+
+
+class Postgres:
+    def __init__(self, scale):
+        self.bin = pg_bin()
+        self.dir = tempfile.mkdtemp(prefix="pgmig-bench-")
+        os.chmod(self.dir, 0o755)
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.port = free_port()
+        subprocess.run([f"{self.bin}/initdb", "-D", f"{self.dir}/data", "-U", "postgres", "--auth=trust", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL, preexec_fn=as_postgres())
+        maxconn = 1300 if scale == "large" else 200
+        locks = 1024 if scale == "large" else 256
+        self.proc = subprocess.Popen(
+            [f"{self.bin}/postgres", "-D", f"{self.dir}/data", "-p", str(self.port), "-k", self.dir,
+             "-c", "listen_addresses=127.0.0.1", "-c", "shared_preload_libraries=pg_stat_statements",
+             "-c", "track_functions=all", "-c", f"max_connections={maxconn}", "-c", f"max_locks_per_transaction={locks}",
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "shared_buffers=256MB"],
+            stdout=subprocess.DEVNULL, stderr=open(f"{self.dir}/postgres.log", "w"), preexec_fn=as_postgres())
+        for _ in range(200):
+            if subprocess.run([f"{self.bin}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode == 0:
+                break
+            time.sleep(0.1)
+
+    def psql(self, sql, db="postgres", user="postgres", capture=True):
+        psql = os.path.join(self.bin, "psql")
+        if not os.path.exists(psql):
+            psql = "/usr/bin/psql"
+        r = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                            "-U", user, "-d", db, "-c", sql], capture_output=capture, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql failed: {r.stderr}")
+        return r.stdout.strip() if capture else ""
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def build_schema(pg, scale):
+    tables = 10000 if scale == "large" else 2000
+    per_schema = tables // 4
+    for s in range(4):
+        pg.psql(f"""CREATE SCHEMA s{s};
+DO $$ BEGIN FOR i IN 1..{per_schema} LOOP
+  EXECUTE format('CREATE TABLE s{s}.t%s (id int PRIMARY KEY, a int, b text)', i);
+  EXECUTE format('CREATE INDEX ON s{s}.t%s (a)', i);
+  EXECUTE format('CREATE INDEX ON s{s}.t%s (b)', i);
+END LOOP; END $$;""")
+    for i in range(1, 21):
+        pg.psql(f"INSERT INTO s0.t{i} SELECT g, g % 100, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE s0.t{i};")
+    subprocess.run([f"{pg.bin}/pgbench", "-q", "-i", "-s", "10", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "postgres"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pg.psql("CREATE EXTENSION pg_stat_statements")
+    pg.psql("VACUUM ANALYZE")
+    for role in ["pgmig", "pgexp_default", "pgexp_full"]:
+        pg.psql(f"CREATE ROLE {role} LOGIN IN ROLE pg_monitor")
+    return tables
+
+
+def proc_cpu(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return (int(parts[11]) + int(parts[12])) / CLK
+
+
+def proc_mem(pid):
+    rss = hwm = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+def scrape(port, timeout=60):
+    t = time.perf_counter()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as r:
+            body = r.read()
+        return time.perf_counter() - t, body
+    except Exception:
+        return time.perf_counter() - t, None
+
+
+class Exporter:
+    def __init__(self, name, cmd, env, port, role, scrape_based):
+        self.name, self.port, self.role, self.scrape_based = name, port, role, scrape_based
+        self.proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                                     stderr=open(f"/tmp/pgmig-bench-{name}.log", "w"))
+        for _ in range(200):
+            d, b = scrape(port, 5)
+            if b is not None:
+                break
+            time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def db_time(pg, role):
+    """Execution + planning ms of a role's statements, and its backends' CPU seconds."""
+    ms = float(pg.psql(f"SELECT coalesce(sum(total_exec_time + total_plan_time), 0) FROM pg_stat_statements s "
+                       f"JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = '{role}'") or 0)
+    pids = [p for p in pg.psql(f"SELECT pid FROM pg_stat_activity WHERE usename = '{role}'").split() if p]
+    cpu = 0.0
+    for p in pids:
+        try:
+            cpu += proc_cpu(int(p))
+        except OSError:
+            pass
+    return ms, cpu
+
+
+def measure(pg, e, window, scrapes_every):
+    """One round: `window` seconds of normal operation, scraped every `scrapes_every` s."""
+    ms0, bcpu0 = db_time(pg, e.role)
+    cpu0 = proc_cpu(e.proc.pid)
+    times, sizes, series = [], [], []
+    t_end = time.time() + window
+    while time.time() < t_end:
+        d, body = scrape(e.port)
+        times.append(d)
+        if body is not None:
+            sizes.append(len(body))
+            series.append(sum(1 for l in body.split(b"\n") if l and not l.startswith(b"#")))
+        time.sleep(max(0, scrapes_every - d))
+    ms1, bcpu1 = db_time(pg, e.role)
+    cpu1 = proc_cpu(e.proc.pid)
+    n = len(times)
+    return {
+        "scrapes": n,
+        "db_ms_per_min": (ms1 - ms0) * 60 / window,
+        "db_backend_cpu_ms_per_min": (bcpu1 - bcpu0) * 1000 * 60 / window,
+        "exporter_cpu_ms_per_min": (cpu1 - cpu0) * 1000 * 60 / window,
+        "db_ms_per_scrape": (ms1 - ms0) / n,
+        "exporter_cpu_ms_per_scrape": (cpu1 - cpu0) * 1000 / n,
+        "scrape_ms": times,
+        "bytes": statistics.median(sizes) if sizes else 0,
+        "series": statistics.median(series) if series else 0,
+    }
+
+
+def promtool_problems(port):
+    _, body = scrape(port)
+    if body is None or not shutil.which("promtool"):
+        return None
+    r = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)
+    out = (r.stdout + r.stderr).decode().strip()
+    return len([l for l in out.splitlines() if l.strip()])
+
+
+def lock_visibility(pg, port):
+    """Seconds from a lock queue forming to pgmig_blocked_backends >= 1 on /metrics."""
+    holder = subprocess.Popen([os.path.join(pg.bin, "psql") if os.path.exists(os.path.join(pg.bin, "psql")) else "/usr/bin/psql",
+                               "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres",
+                               "-c", "BEGIN; LOCK TABLE s1.t1 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(8); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    waiter = threading.Thread(target=lambda: pg.psql("SELECT count(*) FROM s1.t1"))
+    waiter.start()
+    formed = None
+    for _ in range(200):
+        if pg.psql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%s1.t1%'") != "0":
+            formed = time.perf_counter()
+            break
+        time.sleep(0.02)
+    seen = None
+    while formed and time.perf_counter() - formed < 10:
+        _, body = scrape(port)
+        if body and any(l.startswith(b"pgmig_blocked_backends{") and not l.endswith(b" 0") for l in body.split(b"\n")):
+            seen = time.perf_counter() - formed
+            break
+        time.sleep(0.05)
+    holder.wait()
+    waiter.join()
+    return seen
+
+
+def under_lock(pg, exporters):
+    """Scrape times and timeouts while s2.t5 is held in ACCESS EXCLUSIVE with a queue."""
+    holder = subprocess.Popen([os.path.join(pg.bin, "psql") if os.path.exists(os.path.join(pg.bin, "psql")) else "/usr/bin/psql",
+                               "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres",
+                               "-c", "BEGIN; LOCK TABLE s2.t5 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(40); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    waiter = threading.Thread(target=lambda: pg.psql("SELECT count(*) FROM s2.t5"))
+    waiter.start()
+    out = {}
+    for e in exporters:
+        times = []
+        for _ in range(5):
+            d, body = scrape(e.port, timeout=35)
+            times.append(d if body is not None else None)
+        _, body = scrape(e.port, timeout=35)
+        text = body.decode(errors="replace") if body else ""
+        skipped = "pgmig_table_locked{" in text and 'table="t5"' in text
+        timeouts = sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
+                       if l.startswith("pgmig_collector_errors_total{") and 'kind="timeout"' in l)
+        out[e.name] = {"scrape_s": times, "locked_table_reported_skipped": skipped if e.name == "pg_migration_exporter" else None,
+                       "collector_timeouts_total": timeouts if e.name == "pg_migration_exporter" else None}
+    holder.wait()
+    waiter.join()
+    return out
+
+
+EXTEND_QUERIES = """
+pg_stat_user_tables_ext:
+  query: "SELECT schemaname, relname, seq_scan, idx_scan, n_live_tup, n_dead_tup, pg_total_relation_size(relid) AS total_bytes FROM pg_stat_user_tables"
+  metrics:
+    - schemaname: {usage: LABEL, description: schema}
+    - relname: {usage: LABEL, description: table}
+    - seq_scan: {usage: COUNTER, description: seq scans}
+    - idx_scan: {usage: COUNTER, description: index scans}
+    - n_live_tup: {usage: GAUGE, description: live rows}
+    - n_dead_tup: {usage: GAUGE, description: dead rows}
+    - total_bytes: {usage: GAUGE, description: size}
+pg_stat_user_indexes_ext:
+  query: "SELECT schemaname, relname, indexrelname, idx_scan, idx_tup_read, idx_tup_fetch, pg_relation_size(indexrelid) AS bytes FROM pg_stat_user_indexes"
+  metrics:
+    - schemaname: {usage: LABEL, description: schema}
+    - relname: {usage: LABEL, description: table}
+    - indexrelname: {usage: LABEL, description: index}
+    - idx_scan: {usage: COUNTER, description: scans}
+    - idx_tup_read: {usage: COUNTER, description: read}
+    - idx_tup_fetch: {usage: COUNTER, description: fetched}
+    - bytes: {usage: GAUGE, description: size}
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", choices=["default", "large"], default="default")
+    ap.add_argument("--window", type=int, default=60, help="seconds per measurement round")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/latest.json"))
+    a = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
+    started = time.time()
+    pg = Postgres(a.scale)
+    load = None
+    exporters = []
+    try:
+        print(f"bench: building the {a.scale} schema...", flush=True)
+        tables = build_schema(pg, a.scale)
+        load = subprocess.Popen([f"{pg.bin}/pgbench", "-c", "4", "-R", "200", "-T", "100000", "-h", "127.0.0.1",
+                                 "-p", str(pg.port), "-U", "postgres", "postgres"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        holders = []
+        if a.scale == "large":
+            # 1,000 connected backends, 200 of them blocked in lock chains.
+            for i in range(1, 11):
+                holders.append(subprocess.Popen(["/usr/bin/psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+                                                 "-c", f"BEGIN; LOCK TABLE s3.t{i}; SELECT pg_sleep(100000);"],
+                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(1)
+            for i in range(1, 11):
+                for _ in range(20):
+                    holders.append(subprocess.Popen(["/usr/bin/psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+                                                     "-c", f"SELECT count(*) FROM s3.t{i}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            for _ in range(790):
+                holders.append(subprocess.Popen(["/usr/bin/psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+                                                 "-c", "SELECT pg_sleep(100000)"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(5)
+
+        cfg = os.path.join(pg.dir, "pgmig.yml")
+        with open(cfg, "w") as f:
+            f.write("collectors:\n  statements: {top_n: 50}\n")
+        our_port = free_port()
+        ours = Exporter("pg_migration_exporter",
+                        [os.path.join(ROOT, "target/release/pg_migration_exporter"), "--web.listen-address", f"127.0.0.1:{our_port}",
+                         "--config.file", cfg, "--log.level", "warn"],
+                        {"PGMIG_DATABASE_URL": f"postgres://pgmig@127.0.0.1:{pg.port}/postgres?sslmode=disable", "PGMIG_TARGET_NAME": "bench"},
+                        our_port, "pgmig", False)
+        exporters.append(ours)
+        ref = shutil.which("prometheus-postgres-exporter")
+        if ref:
+            qfile = os.path.join(pg.dir, "queries.yaml")
+            with open(qfile, "w") as f:
+                f.write(EXTEND_QUERIES)
+            for name, role, extra in [("postgres_exporter_defaults", "pgexp_default", []),
+                                      ("postgres_exporter_full", "pgexp_full", [f"--extend.query-path={qfile}"])]:
+                port = free_port()
+                exporters.append(Exporter(name, [ref, f"--web.listen-address=127.0.0.1:{port}"] + extra,
+                                          {"DATA_SOURCE_NAME": f"postgresql://{role}@127.0.0.1:{pg.port}/postgres?sslmode=disable"},
+                                          port, role, True))
+        else:
+            print("bench: prometheus-postgres-exporter is not installed (apt-get install prometheus-postgres-exporter): measuring this exporter alone", flush=True)
+
+        print("bench: warming up (30s)...", flush=True)
+        time.sleep(30)
+        rounds = {e.name: [] for e in exporters}
+        for r in range(a.rounds):
+            for e in exporters:
+                print(f"bench: round {r + 1}/{a.rounds}: {e.name} ({a.window}s)", flush=True)
+                # Ours is polled in the background anyway: scrape it every 15 s like
+                # Prometheus, plus a burst of timing scrapes below.
+                rounds[e.name].append(measure(pg, e, a.window, 15))
+        results = {"scale": a.scale, "tables": tables, "window_s": a.window, "rounds": a.rounds, "exporters": {}}
+        for e in exporters:
+            burst = [scrape(e.port)[0] for _ in range(30 if not e.scrape_based else 10)]
+            rs = rounds[e.name]
+            rss, hwm = proc_mem(e.proc.pid)
+            all_times = [t for r in rs for t in r["scrape_ms"]] + burst
+            results["exporters"][e.name] = {
+                "series": rs[-1]["series"],
+                "bytes": rs[-1]["bytes"],
+                "scrape_median_ms": statistics.median(all_times) * 1000,
+                "scrape_p90_ms": sorted(all_times)[int(len(all_times) * 0.9) - 1] * 1000,
+                "scrape_max_ms": max(all_times) * 1000,
+                "db_ms_per_min": statistics.median(r["db_ms_per_min"] for r in rs),
+                "db_backend_cpu_ms_per_min": statistics.median(r["db_backend_cpu_ms_per_min"] for r in rs),
+                "exporter_cpu_ms_per_min": statistics.median(r["exporter_cpu_ms_per_min"] for r in rs),
+                "db_ms_per_scrape": statistics.median(r["db_ms_per_scrape"] for r in rs),
+                "exporter_cpu_ms_per_scrape": statistics.median(r["exporter_cpu_ms_per_scrape"] for r in rs),
+                "rss_mb": rss,
+                "peak_rss_mb": hwm,
+                "promtool_problems": promtool_problems(e.port),
+                "rounds": rs,
+            }
+        results["lock_visible_after_s"] = lock_visibility(pg, ours.port)
+        results["under_access_exclusive"] = under_lock(pg, exporters)
+        # Pair-by-pair ratios against the reference's full setup, round by round.
+        if "postgres_exporter_full" in rounds:
+            pairs = list(zip(rounds["pg_migration_exporter"], rounds["postgres_exporter_full"]))
+            results["ratios_vs_reference_full"] = {
+                # Ours polls in the background; theirs costs per scrape at a 15 s scrape interval:
+                # compare the cost per minute of each at that cadence.
+                "db_time_per_min": statistics.median(o["db_ms_per_min"] / max(t["db_ms_per_min"], 1e-9) for o, t in pairs),
+                "exporter_cpu_per_min": statistics.median(o["exporter_cpu_ms_per_min"] / max(t["exporter_cpu_ms_per_min"], 1e-9) for o, t in pairs),
+            }
+        results["elapsed_s"] = time.time() - started
+    finally:
+        for e in exporters:
+            e.stop()
+        if load:
+            load.terminate()
+        for h in locals().get("holders", []):
+            h.terminate()
+        pg.stop()
+
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(results, f, indent=2, default=str)
+    print()
+    print(f"{'':34}" + "".join(f"{n[:26]:>28}" for n in results["exporters"]))
+    rows = [("series", "series", "{:.0f}"), ("bytes", "bytes served", "{:.0f}"), ("scrape_median_ms", "/metrics median ms", "{:.1f}"),
+            ("scrape_p90_ms", "/metrics p90 ms", "{:.1f}"), ("scrape_max_ms", "/metrics max ms", "{:.1f}"),
+            ("db_ms_per_min", "DB exec+plan ms per minute", "{:.1f}"), ("db_backend_cpu_ms_per_min", "DB backend CPU ms per minute", "{:.0f}"),
+            ("exporter_cpu_ms_per_min", "exporter CPU ms per minute", "{:.0f}"), ("db_ms_per_scrape", "DB ms per scrape", "{:.1f}"),
+            ("exporter_cpu_ms_per_scrape", "exporter CPU ms per scrape", "{:.1f}"), ("rss_mb", "RSS MB", "{:.1f}"),
+            ("peak_rss_mb", "peak RSS MB", "{:.1f}"), ("promtool_problems", "promtool problems", "{}")]
+    for key, label, fmt in rows:
+        print(f"{label:34}" + "".join(f"{fmt.format(v[key]) if v[key] is not None else '-':>28}" for v in results["exporters"].values()))
+    print(f"\nlock queue visible on /metrics after: {results['lock_visible_after_s']}")
+    print(f"under ACCESS EXCLUSIVE: {json.dumps(results['under_access_exclusive'])}")
+    if "ratios_vs_reference_full" in results:
+        print(f"ratios vs postgres_exporter full (pair by pair): {json.dumps(results['ratios_vs_reference_full'])}")
+    print(f"\nwritten to {a.out}; elapsed {results['elapsed_s']:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
