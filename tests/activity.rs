@@ -164,7 +164,10 @@ async fn create_index_concurrently_in_progress_is_seen_as_ddl_with_opt_in_query_
                     "pgmig_ddl_duration_seconds",
                     &[("command", "CREATE INDEX CONCURRENTLY"), ("pid", &p)],
                 )
-                .is_some())
+                .is_some()
+                // The locks collector sees the wait on its own poll.
+                && m.get("pgmig_blocked_backend_wait_seconds", &[("pid", &p)])
+                    .is_some())
             .then(|| m.raw.clone())
         },
     );

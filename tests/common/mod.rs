@@ -165,12 +165,36 @@ impl PgCluster {
         c
     }
 
-    /// A streaming standby of `primary`, made with pg_basebackup and started.
+    /// A streaming standby of `primary`. The primary is shut down cleanly,
+    /// its data directory copied and restarted; the copy starts in standby
+    /// mode (standby.signal, primary_conninfo) and streams from it. This works
+    /// on every major with only initdb, pg_ctl and postgres (the npm builds
+    /// of other majors ship no pg_basebackup).
     pub fn start_standby_of(primary: &PgCluster) -> PgCluster {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let dir = ROOT.join(format!("{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("sock")).unwrap();
+        primary.stop_clean();
+        let st = Command::new("cp")
+            .args(["-a"])
+            .arg(primary.dir.join("data"))
+            .arg(dir.join("data"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "copying the data directory failed");
+        primary.start();
+        let data = dir.join("data");
+        let _ = std::fs::remove_file(data.join("postmaster.pid"));
+        let _ = std::fs::remove_dir_all(data.join("log"));
+        std::fs::write(data.join("standby.signal"), "").unwrap();
+        let mut auto =
+            std::fs::read_to_string(data.join("postgresql.auto.conf")).unwrap_or_default();
+        auto.push_str(&format!(
+            "primary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name=standby'\n",
+            primary.port
+        ));
+        std::fs::write(data.join("postgresql.auto.conf"), auto).unwrap();
         if drop_to().is_some() {
             let st = Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -179,37 +203,30 @@ impl PgCluster {
                 .unwrap();
             assert!(st.success());
         }
-        let out = pg_command(&primary.bin.join("pg_basebackup"), None)
-            .arg("-D")
-            .arg(dir.join("data"))
-            .args([
-                "-R",
-                "-X",
-                "stream",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &primary.port.to_string(),
-                "-U",
-                "postgres",
-                "--no-sync",
-            ])
-            .output()
-            .expect("pg_basebackup");
-        assert!(
-            out.status.success(),
-            "pg_basebackup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let c = PgCluster {
             port: free_port(),
             dir,
             bin: primary.bin.clone(),
-            extra_conf: vec!["hot_standby=on".into()],
+            extra_conf: primary
+                .extra_conf
+                .iter()
+                .cloned()
+                .chain(["hot_standby=on".to_string()])
+                .collect(),
             child: Mutex::new(None),
         };
         c.start();
         c
+    }
+
+    /// A clean (fast) shutdown: SIGINT, then wait.
+    pub fn stop_clean(&self) {
+        if let Some(mut c) = self.child.lock().unwrap().take() {
+            unsafe {
+                libc::kill(c.id() as i32, libc::SIGINT);
+            }
+            let _ = c.wait();
+        }
     }
 
     /// One cluster shared by the tests of this test binary. It is started
