@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Exporter, PgCluster};
+use common::{exporter_backends, Exporter, PgCluster};
 
 const T: Duration = Duration::from_secs(60);
 /// One connection per lane (fast, slow) plus one short-lived at a time.
@@ -25,16 +25,6 @@ fn config(name: &str, text: &str) -> String {
 
 fn up(m: &common::Metrics, t: &str) -> Option<f64> {
     m.get("pgmig_up", &[("target", t)])
-}
-
-async fn exporter_backends(c: &tokio_postgres::Client) -> i64 {
-    c.query_one(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_migration_exporter'",
-        &[],
-    )
-    .await
-    .unwrap()
-    .get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,14 +12,7 @@ use common::{http_get, Exporter, PgCluster};
 const MAX_CONNECTIONS_PER_TARGET: i64 = 2;
 
 async fn exporter_connections(pg: &PgCluster) -> i64 {
-    let c = pg.connect("postgres").await;
-    c.query_one(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_migration_exporter'",
-        &[],
-    )
-    .await
-    .unwrap()
-    .get(0)
+    common::exporter_backends(&pg.connect("postgres").await).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

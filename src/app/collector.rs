@@ -34,7 +34,7 @@ use tokio_postgres::SimpleQueryMessage;
 
 use super::config::{AppCollector, AppMetric, MetricType, Start};
 use super::value::{self, Parsed, Problem};
-use crate::collector::{CollectError, CollectFuture, Collector, Ctx, Output};
+use crate::collector::{quote_ident, CollectError, CollectFuture, Collector, Ctx, Output};
 use crate::exposition::Family;
 
 /// Cumulative histogram state of one series.
@@ -83,10 +83,6 @@ impl AppRuntime {
             dropped: vec![0; n],
         }
     }
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 fn quote_literal(s: &str) -> String {

@@ -219,10 +219,7 @@ pub fn advisory_keys(tool: Tool, database: &str, schema: &str, table: &str) -> V
 
 // ---- catalog and detection -------------------------------------------------
 
-/// `quote_ident()` that always quotes: catalog names go into SQL text.
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+pub use super::quote_ident;
 
 fn qualified(schema: &str, table: &str) -> String {
     format!("{}.{}", quote_ident(schema), quote_ident(table))

@@ -133,6 +133,11 @@ impl CollectError {
     }
 }
 
+/// `quote_ident()` that always quotes: catalog and config names go into SQL text.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 /// Reads a column, naming the collector and the column when it is missing or
 /// of the wrong type.
 pub fn col<'r, T: tokio_postgres::types::FromSql<'r>>(

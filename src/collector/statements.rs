@@ -20,7 +20,7 @@
 //! | `pgmig_statement_mean_exec_seconds` | gauge | same |
 //! | `pgmig_statement_rows_total` | counter | same |
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{col, quote_ident, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
 
 pub const NAME: &str = "statements";
 
@@ -48,10 +48,6 @@ struct Statements {
 
 const FIND_SQL: &str = "SELECT n.nspname FROM pg_catalog.pg_extension e \
      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
 
 impl Collector for Statements {
     fn name(&self) -> &'static str {

@@ -738,3 +738,14 @@ pub fn example_dir(name: &str) -> PathBuf {
         .join("examples")
         .join(name)
 }
+
+/// How many sessions the exporter holds on the server `c` is connected to.
+pub async fn exporter_backends(c: &tokio_postgres::Client) -> i64 {
+    c.query_one(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_migration_exporter'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
