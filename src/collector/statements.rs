@@ -20,7 +20,9 @@
 //! | `pgmig_statement_mean_exec_seconds` | gauge | same |
 //! | `pgmig_statement_rows_total` | counter | same |
 
-use super::{col, quote_ident, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, quote_ident, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec,
+};
 
 pub const NAME: &str = "statements";
 
