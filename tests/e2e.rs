@@ -205,6 +205,7 @@ async fn failing_migration_pages_dashboards_show_data_and_the_rollback_resolves(
     );
     c.batch_execute(SETUP).await.unwrap();
     c.batch_execute("VACUUM orders").await.unwrap();
+    c.batch_execute("ANALYZE").await.unwrap();
     c.batch_execute("SELECT pg_create_physical_replication_slot('e2e_slot', true)")
         .await
         .unwrap();

@@ -285,8 +285,14 @@ async fn replyx_indexes_failure_healthy_and_rollback() {
             && m.get(
                 "pgmig_expected_object_present",
                 &[("name", "public.idx_messages_dialog_timestamp")],
-            ) == Some(1.0))
-        .then(|| m.raw.clone())
+            ) == Some(1.0)
+            // The indexes collector polls on its own interval.
+            && m.find("pgmig_index_valid", &[("datname", db.as_str())])
+                .iter()
+                .filter(|s| s.labels["index"].starts_with("idx_"))
+                .count()
+                == 35)
+            .then(|| m.raw.clone())
     });
     let m = Metrics::parse(&m);
     assert_eq!(

@@ -109,7 +109,7 @@ pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl 
     // A standby streaming from us; continuous writes keep its lag non-null.
     let writer = pg.connect(db).await;
     let writes = tokio::spawn(async move {
-        for i in 0..400 {
+        for i in 0..2400 {
             let _ = writer
                 .execute(
                     "UPDATE heartbeat SET n = n + 1 WHERE id = $1",
