@@ -21,17 +21,7 @@ fn write_config(name: &str, text: &str) -> String {
     p.to_string_lossy().to_string()
 }
 
-/// Every collector every second, so tests do not wait for the slow defaults.
-const FAST: &str = "collectors:
-  progress: {interval: 1s}
-  database: {interval: 1s}
-  statements: {interval: 1s}
-  indexes: {interval: 1s}
-  tables: {interval: 1s}
-  functions: {interval: 1s}
-  expected_objects: {interval: 1s}
-  frameworks: {interval: 1s}
-";
+use common::scenario::FAST_COLLECTORS as FAST;
 
 fn start(pg: &PgCluster, db: &str, extra: &str) -> Exporter {
     let cfg = write_config(&format!("{db}.yml"), &format!("{FAST}{extra}"));

@@ -177,6 +177,20 @@ async fn tls_and_basic_auth_with_a_real_client() {
     assert!(!e.log_text().contains("s3cret-pass"));
 }
 
+/// `--check-config` with a web config file: (success, stderr).
+fn check_web_config(file: &Path) -> (bool, String) {
+    let out = Command::new(common::EXPORTER)
+        .args(["--check-config", "--web.config.file"])
+        .arg(file)
+        .env("PGMIG_DATABASE_URL", "postgres://x@127.0.0.1/x")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
 #[test]
 fn a_bad_web_config_names_the_file_and_key() {
     let dir = tmpdir("badweb");
@@ -185,14 +199,8 @@ fn a_bad_web_config_names_the_file_and_key() {
         "basic_auth_users:\n  alice: plaintext\n",
     )
     .unwrap();
-    let out = Command::new(common::EXPORTER)
-        .args(["--check-config", "--web.config.file"])
-        .arg(dir.join("web.yml"))
-        .env("PGMIG_DATABASE_URL", "postgres://x@127.0.0.1/x")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, err) = check_web_config(&dir.join("web.yml"));
+    assert!(!ok);
     assert!(
         err.contains("web.yml") && err.contains("basic_auth_users.alice: not a bcrypt hash"),
         "{err}"
@@ -202,15 +210,9 @@ fn a_bad_web_config_names_the_file_and_key() {
         "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /x\n  colour: red\n",
     )
     .unwrap();
-    let out = Command::new(common::EXPORTER)
-        .args(["--check-config", "--web.config.file"])
-        .arg(dir.join("web.yml"))
-        .env("PGMIG_DATABASE_URL", "postgres://x@127.0.0.1/x")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (ok, err) = check_web_config(&dir.join("web.yml"));
     assert!(
-        !out.status.success() && err.contains("web.yml:4") && err.contains("colour"),
+        !ok && err.contains("web.yml:4") && err.contains("colour"),
         "{err}"
     );
 }

@@ -26,7 +26,8 @@ INSERT INTO heartbeat SELECT g, 0 FROM generate_series(1, 100) g;
 ANALYZE orders;
 ";
 
-pub const CONFIG: &str = "collectors:
+/// Every collector every second, so tests do not wait for the slow defaults.
+pub const FAST_COLLECTORS: &str = "collectors:
   progress: {interval: 1s}
   database: {interval: 1s}
   statements: {interval: 1s}
@@ -35,7 +36,10 @@ pub const CONFIG: &str = "collectors:
   functions: {interval: 1s}
   expected_objects: {interval: 1s}
   frameworks: {interval: 1s}
-expected_error_codes:
+";
+
+/// The scenario's config, after `FAST_COLLECTORS`.
+pub const CONFIG: &str = "expected_error_codes:
   import: [42P10]
 app_collectors:
   - name: events
@@ -83,7 +87,7 @@ pub fn start_exporter(pg: &PgCluster, db: &str) -> Exporter {
         "server_log:\n  follow:\n    - directory: {}\n      format: csvlog\n  migrations:\n    - name: m1\n      expected_codes: [23505]\n      forbidden_codes: [42P10]\n",
         pg.dir.join("data/log").display()
     );
-    std::fs::write(&cfg, format!("{CONFIG}{log}")).unwrap();
+    std::fs::write(&cfg, format!("{FAST_COLLECTORS}{CONFIG}{log}")).unwrap();
     Exporter::start(
         &["--config.file", cfg.to_str().unwrap()],
         &[
