@@ -18,7 +18,16 @@ defaults and with per-table/per-index stats and sizes (--extend.query-path):
 - /metrics response time (median, p90, max over many scrapes), series, bytes;
 - `promtool check metrics` problems;
 - the time from a lock queue forming to it being visible on /metrics;
-- scrapes and polls while a table is held in ACCESS EXCLUSIVE with a queue.
+- scrapes and polls while a table is held in ACCESS EXCLUSIVE with a queue;
+- the SQL floor: every statement this exporter ran (captured from the
+  server log with its parameters) run again in psql with \\timing, against
+  the database time one full cycle of every collector costs the exporter;
+- a second instance with only the locks and activity collectors (its own
+  role), to compare their cost at a 1 s interval with the reference's
+  default scrape every 15 s.
+
+--profile records the exporter with `perf` during its first round and writes
+the top of the report next to the JSON.
 
 Exporters are measured in alternating rounds, and ratios are computed pair
 by pair (round by round) so a noisy machine skews both sides alike.
@@ -26,9 +35,11 @@ Standard library only. Prints one table and writes JSON.
 """
 
 import argparse
+import csv
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -84,7 +95,10 @@ class Postgres:
             [f"{self.bin}/postgres", "-D", f"{self.dir}/data", "-p", str(self.port), "-k", self.dir,
              "-c", "listen_addresses=127.0.0.1", "-c", "shared_preload_libraries=pg_stat_statements",
              "-c", "track_functions=all", "-c", f"max_connections={maxconn}", "-c", f"max_locks_per_transaction={locks}",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "shared_buffers=256MB"],
+             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "shared_buffers=256MB",
+             # csvlog, for the floor: the statements the exporter ran, with their parameters.
+             "-c", "logging_collector=on", "-c", "log_destination=stderr,csvlog",
+             "-c", f"log_directory={self.dir}/log", "-c", "log_filename=pg.log"],
             stdout=subprocess.DEVNULL, stderr=open(f"{self.dir}/postgres.log", "w"), preexec_fn=as_postgres())
         for _ in range(200):
             if subprocess.run([f"{self.bin}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode == 0:
@@ -123,15 +137,24 @@ END LOOP; END $$;""")
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pg.psql("CREATE EXTENSION pg_stat_statements")
     pg.psql("VACUUM ANALYZE")
-    for role in ["pgmig", "pgexp_default", "pgexp_full"]:
+    for role in ["pgmig", "pgmig_fast", "pgexp_default", "pgexp_full"]:
         pg.psql(f"CREATE ROLE {role} LOGIN IN ROLE pg_monitor")
     return tables
 
 
 def proc_cpu(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / CLK
+    """CPU seconds of a process: every thread's time on CPU in nanoseconds
+    (schedstat), since a few ms a minute is below the 10 ms ticks of stat."""
+    total = 0
+    try:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError):
+        with open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+        return (int(parts[11]) + int(parts[12])) / CLK
 
 
 def proc_mem(pid):
@@ -277,6 +300,89 @@ def under_lock(pg, exporters):
     return out
 
 
+def capture_statements(pg, role, seconds):
+    """The statements `role` runs during `seconds`, from the csvlog with
+    log_min_duration_statement = 0: {sql: parameters (list of literals)}."""
+    pg.psql("ALTER SYSTEM SET log_min_duration_statement = 0")
+    pg.psql("SELECT pg_reload_conf()")
+    time.sleep(seconds)
+    pg.psql("ALTER SYSTEM RESET log_min_duration_statement")
+    pg.psql("SELECT pg_reload_conf()")
+    time.sleep(1)
+    found = {}
+    path = os.path.join(pg.dir, "log", "pg.csv")
+    with open(path, newline="") as f:
+        for row in csv.reader(f):
+            if len(row) < 15 or row[1] != role:
+                continue
+            m = re.match(r"duration: [0-9.]+ ms  (execute [^:]+|statement): (.*)", row[13], re.S)
+            if not m:
+                continue
+            sql = m.group(2)
+            if re.match(r"\s*(SET|RESET|SHOW|BEGIN|COMMIT|ROLLBACK)\b", sql, re.I):
+                continue  # session setup, not a collection
+            params = []
+            if row[14].startswith("parameters: "):
+                params = re.findall(r"\$\d+ = ('(?:[^']|'')*'|NULL)", row[14])
+            found.setdefault(sql, params)
+    return found
+
+
+def psql_floor(pg, role, sql, params, runs=5):
+    """Median ms of one statement run in psql with \\timing, as `role`."""
+    if params or "$1" in sql:
+        script = f"PREPARE pgmig_floor AS {sql};\n" + "".join(
+            f"EXECUTE pgmig_floor({', '.join(params)});\n" for _ in range(runs))
+    else:
+        script = "".join(f"{sql};\n" for _ in range(runs))
+    psql = os.path.join(pg.bin, "psql") if os.path.exists(os.path.join(pg.bin, "psql")) else "/usr/bin/psql"
+    r = subprocess.run([psql, "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", role, "-d", "postgres",
+                        "-o", "/dev/null", "-c", "\\timing on", "-f", "-"],
+                       input=script, capture_output=True, text=True)
+    times = [float(t) for t in re.findall(r"Time: ([0-9.]+) ms", r.stdout + r.stderr)]
+    if params or "$1" in sql:
+        times = times[1:]  # the PREPARE
+    if len(times) < runs:
+        return None
+    return statistics.median(times)
+
+
+def sql_floor(pg, role):
+    """This exporter's database time for one full cycle of every collector
+    (pg_stat_statements: execution + planning per call, summed over its
+    statements) against the floor: the same statements in psql."""
+    cycle = float(pg.psql(
+        "SELECT coalesce(sum((total_exec_time + total_plan_time) / calls), 0) FROM pg_stat_statements s "
+        f"JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = '{role}' AND calls > 0 "
+        "AND query !~* '^\\s*(SET|RESET|SHOW|BEGIN|COMMIT|ROLLBACK)\\M'") or 0)
+    statements = capture_statements(pg, role, 65)
+    floors, failed = [], 0
+    for sql, params in statements.items():
+        t = psql_floor(pg, role, sql, params)
+        if t is None:
+            failed += 1
+        else:
+            floors.append(t)
+    floor = sum(floors)
+    return {"statements": len(statements), "not_replayed": failed, "cycle_db_ms": cycle,
+            "floor_psql_ms": floor, "ratio": cycle / floor if floor else None}
+
+
+def perf_profile(pid, seconds, out):
+    """perf record on the exporter; the top of the report goes to `out`."""
+    if not shutil.which("perf"):
+        return None
+    data = out + ".data"
+    subprocess.run(["perf", "record", "-q", "-F", "4999", "-g", "-p", str(pid), "-o", data, "--", "sleep", str(seconds)],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,symbol", "--stdio", "-g", "none",
+                        "--percent-limit", "0.7"], capture_output=True, text=True)
+    with open(out, "w") as f:
+        f.write(r.stdout)
+    os.unlink(data)
+    return out
+
+
 EXTEND_QUERIES = """
 pg_stat_user_tables_ext:
   query: "SELECT schemaname, relname, seq_scan, idx_scan, n_live_tup, n_dead_tup, pg_total_relation_size(relid) AS total_bytes FROM pg_stat_user_tables"
@@ -307,6 +413,7 @@ def main():
     ap.add_argument("--window", type=int, default=60, help="seconds per measurement round")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/latest.json"))
+    ap.add_argument("--profile", action="store_true", help="perf record this exporter during its first round")
     a = ap.parse_args()
 
     subprocess.run(["cargo", "build", "--release", "--locked", "-q"], cwd=ROOT, check=True)
@@ -347,6 +454,20 @@ def main():
                         {"PGMIG_DATABASE_URL": f"postgres://pgmig@127.0.0.1:{pg.port}/postgres?sslmode=disable", "PGMIG_TARGET_NAME": "bench"},
                         our_port, "pgmig", False)
         exporters.append(ours)
+        # Only the 1 s collectors, on their own role: what "who is blocked,
+        # what is running" costs the database by itself.
+        fast_cfg = os.path.join(pg.dir, "pgmig-fast.yml")
+        with open(fast_cfg, "w") as f:
+            f.write("collectors:\n" + "".join(
+                f"  {c}: {{enabled: false}}\n" for c in ["probe", "progress", "database", "statements", "indexes", "tables",
+                                                      "functions", "expected_objects", "frameworks"]))
+        fast_port = free_port()
+        exporters.append(Exporter("pg_migration_exporter_locks_activity",
+                                  [os.path.join(ROOT, "target/release/pg_migration_exporter"), "--web.listen-address",
+                                   f"127.0.0.1:{fast_port}", "--config.file", fast_cfg, "--log.level", "warn"],
+                                  {"PGMIG_DATABASE_URL": f"postgres://pgmig_fast@127.0.0.1:{pg.port}/postgres?sslmode=disable",
+                                   "PGMIG_TARGET_NAME": "bench"},
+                                  fast_port, "pgmig_fast", False))
         ref = shutil.which("prometheus-postgres-exporter")
         if ref:
             qfile = os.path.join(pg.dir, "queries.yaml")
@@ -369,7 +490,14 @@ def main():
                 print(f"bench: round {r + 1}/{a.rounds}: {e.name} ({a.window}s)", flush=True)
                 # Ours is polled in the background anyway: scrape it every 15 s like
                 # Prometheus, plus a burst of timing scrapes below.
+                profiling = None
+                if a.profile and r == 0 and e is ours:
+                    out = os.path.join(os.path.dirname(a.out), f"profile-{a.scale}.txt")
+                    profiling = threading.Thread(target=perf_profile, args=(e.proc.pid, a.window, out))
+                    profiling.start()
                 rounds[e.name].append(measure(pg, e, a.window, 15))
+                if profiling:
+                    profiling.join()
         results = {"scale": a.scale, "tables": tables, "window_s": a.window, "rounds": a.rounds, "exporters": {}}
         for e in exporters:
             burst = [scrape(e.port)[0] for _ in range(30 if not e.scrape_based else 10)]
@@ -392,6 +520,8 @@ def main():
                 "promtool_problems": promtool_problems(e.port),
                 "rounds": rs,
             }
+        print("bench: the SQL floor (65 s of statements from the server log, replayed in psql)...", flush=True)
+        results["sql_floor"] = sql_floor(pg, "pgmig")
         results["lock_visible_after_s"] = lock_visibility(pg, ours.port)
         results["under_access_exclusive"] = under_lock(pg, exporters)
         # Pair-by-pair ratios against the reference's full setup, round by round.
@@ -402,6 +532,13 @@ def main():
                 # compare the cost per minute of each at that cadence.
                 "db_time_per_min": statistics.median(o["db_ms_per_min"] / max(t["db_ms_per_min"], 1e-9) for o, t in pairs),
                 "exporter_cpu_per_min": statistics.median(o["exporter_cpu_ms_per_min"] / max(t["exporter_cpu_ms_per_min"], 1e-9) for o, t in pairs),
+            }
+        if "postgres_exporter_defaults" in rounds:
+            pairs = list(zip(rounds["pg_migration_exporter_locks_activity"], rounds["postgres_exporter_defaults"]))
+            results["locks_activity_1s_vs_reference_default_15s"] = {
+                "db_time_per_min": statistics.median(o["db_ms_per_min"] / max(t["db_ms_per_min"], 1e-9) for o, t in pairs),
+                "db_backend_cpu_per_min": statistics.median(
+                    o["db_backend_cpu_ms_per_min"] / max(t["db_backend_cpu_ms_per_min"], 1e-9) for o, t in pairs),
             }
         results["elapsed_s"] = time.time() - started
     finally:
@@ -417,7 +554,8 @@ def main():
     with open(a.out, "w") as f:
         json.dump(results, f, indent=2, default=str)
     print()
-    print(f"{'':34}" + "".join(f"{n[:26]:>28}" for n in results["exporters"]))
+    short = lambda n: n.replace("pg_migration_exporter", "pgmig").replace("postgres_exporter", "pgexp")[:26]
+    print(f"{'':34}" + "".join(f"{short(n):>28}" for n in results["exporters"]))
     rows = [("series", "series", "{:.0f}"), ("bytes", "bytes served", "{:.0f}"), ("scrape_median_ms", "/metrics median ms", "{:.1f}"),
             ("scrape_p90_ms", "/metrics p90 ms", "{:.1f}"), ("scrape_max_ms", "/metrics max ms", "{:.1f}"),
             ("db_ms_per_min", "DB exec+plan ms per minute", "{:.1f}"), ("db_backend_cpu_ms_per_min", "DB backend CPU ms per minute", "{:.0f}"),
@@ -427,9 +565,13 @@ def main():
     for key, label, fmt in rows:
         print(f"{label:34}" + "".join(f"{fmt.format(v[key]) if v[key] is not None else '-':>28}" for v in results["exporters"].values()))
     print(f"\nlock queue visible on /metrics after: {results['lock_visible_after_s']}")
+    print(f"SQL floor: {json.dumps(results['sql_floor'])}")
     print(f"under ACCESS EXCLUSIVE: {json.dumps(results['under_access_exclusive'])}")
     if "ratios_vs_reference_full" in results:
         print(f"ratios vs postgres_exporter full (pair by pair): {json.dumps(results['ratios_vs_reference_full'])}")
+    if "locks_activity_1s_vs_reference_default_15s" in results:
+        print("locks+activity every 1 s vs postgres_exporter defaults every 15 s (pair by pair): "
+              f"{json.dumps(results['locks_activity_1s_vs_reference_default_15s'])}")
     print(f"\nwritten to {a.out}; elapsed {results['elapsed_s']:.0f}s")
 
 

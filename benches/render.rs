@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use pg_migration_exporter::collector::locks::{analyse, LockRow};
-use pg_migration_exporter::exposition::{encode, Family, Format};
+use pg_migration_exporter::exposition::{encode, Family, Format, Rendered};
 
 fn measure(name: &str, runs: usize, mut f: impl FnMut() -> usize) {
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
@@ -30,7 +30,7 @@ fn measure(name: &str, runs: usize, mut f: impl FnMut() -> usize) {
 }
 
 /// 75,000 series shaped like per-index and per-table statistics.
-fn families() -> Vec<prometheus::proto::MetricFamily> {
+fn families() -> Vec<Rendered> {
     let mut out = Vec::new();
     let names = [
         ("pgmig_index_scans_total", true),
@@ -90,7 +90,7 @@ fn lock_rows(n: i32) -> Vec<LockRow> {
 
 fn main() {
     let fams = families();
-    let series: usize = fams.iter().map(|f| f.get_metric().len()).sum();
+    let series: usize = fams.iter().map(|f| f.len()).sum();
     println!("rendering {series} series");
     measure("encode text (75k series)", 30, || {
         encode(&fams, Format::Text).len()

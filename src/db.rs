@@ -35,9 +35,60 @@ pub struct Session {
     pub backend_pid: i32,
     pub server_version_num: i32,
     pub server_version: String,
+    /// Statements prepared on this session, reused by the collectors.
+    pub statements: Statements,
     cancel: CancelToken,
     tls: MakeRustlsConnect,
     conn_task: JoinHandle<()>,
+}
+
+/// The most statements one session keeps prepared. The built-in collectors
+/// use a few dozen fixed texts; the bound only matters for configs that
+/// generate many distinct ones, which then run unprepared past it.
+const MAX_PREPARED: usize = 128;
+
+/// A session's prepared statements, by SQL text. Reusing them halves the
+/// round trips of a query (no Parse/Describe each time) and lets the server
+/// skip parse analysis and, for the parameterless catalog queries, planning:
+/// that is most of the exporter's cost when locks and activity run every
+/// second. The cache lives and dies with its session, so a reconnect starts
+/// empty.
+#[derive(Default)]
+pub struct Statements(
+    std::sync::Mutex<std::collections::HashMap<String, tokio_postgres::Statement>>,
+);
+
+impl Statements {
+    /// The prepared statement for `sql`, preparing it on first use.
+    pub async fn get(
+        &self,
+        client: &Client,
+        sql: &str,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        if let Some(st) = self.0.lock().expect("statements").get(sql) {
+            return Ok(st.clone());
+        }
+        let st = client.prepare(sql).await?;
+        let mut map = self.0.lock().expect("statements");
+        if map.len() < MAX_PREPARED {
+            map.insert(sql.to_string(), st.clone());
+        }
+        Ok(st)
+    }
+
+    /// Forgets a statement whose execution failed: were it invalid for good
+    /// (a result type changed under it), reusing it would fail every run.
+    pub fn forget(&self, sql: &str) {
+        self.0.lock().expect("statements").remove(sql);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().expect("statements").len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl Drop for Session {
@@ -144,6 +195,7 @@ pub async fn connect(
         role: row.get(3),
         can_monitor: row.get::<_, Option<bool>>(4).unwrap_or(false),
         client,
+        statements: Statements::default(),
         cancel,
         tls,
         conn_task,

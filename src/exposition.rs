@@ -1,22 +1,31 @@
-//! Building metric families from a snapshot, and writing them out in the
-//! Prometheus text format (0.0.4) or OpenMetrics 1.0.
+//! Metric families written straight into the exposition format as they are
+//! built, and put together for /metrics in the Prometheus text format (0.0.4)
+//! or OpenMetrics 1.0.
 //!
-//! Families use the `prometheus` crate's model types. Each collector run
-//! builds its families fresh, so a series whose pid or relation has gone does
-//! not linger. At scrape time the families of every snapshot and of the
-//! self-metrics registry are grouped by name and written without copying: the
-//! crate's own `TextEncoder` would need them merged into new families first.
+//! A collector run builds its families fresh, so a series whose pid or
+//! relation has gone does not linger. Each sample is rendered once, when the
+//! collector adds it: the sample lines of the two formats are the same
+//! (counters always end in `_total`), only the `# HELP`/`# TYPE` headers
+//! differ, and those are written at scrape time. A snapshot therefore costs
+//! its text and nothing more, and a scrape is a concatenation: no per-series
+//! allocation on either side (profiling showed malloc and free as the
+//! largest cost when families were built as `prometheus::proto` messages).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use prometheus::proto::{
-    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
-};
+use hyper::body::Bytes;
+
+use prometheus::proto::{MetricFamily, MetricType};
 
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Label values longer than this are cut (at a character boundary) and end
+/// in `...`: a query text or a hostile relation name must not make one
+/// series kilobytes long.
+pub const MAX_LABEL_VALUE_BYTES: usize = 1024;
 
 /// Which exposition format to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,68 +51,107 @@ impl Format {
     }
 }
 
-/// A metric family under construction. Every sample gets the base labels
-/// (the target) first, then its own.
-pub struct Family {
-    mf: MetricFamily,
-    base: Vec<LabelPair>,
+/// The type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    Counter,
+    Histogram,
 }
 
-fn label(name: &str, value: &str) -> LabelPair {
-    let mut l = LabelPair::default();
-    l.set_name(name.to_string());
-    l.set_value(value.to_string());
-    l
+/// A metric family under construction, or finished. Every sample gets the
+/// base labels (the target) first, then its own.
+#[derive(Debug, Clone)]
+pub struct Family {
+    name: String,
+    help: String,
+    kind: Kind,
+    /// The base labels, rendered and escaped: `target="a",datname="b"`.
+    base: String,
+    /// The sample lines.
+    body: String,
+    count: usize,
+}
+
+/// A finished family: what a snapshot keeps, shared without copying by
+/// every scrape that writes it out.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    name: String,
+    help: String,
+    kind: Kind,
+    body: Bytes,
+    count: usize,
 }
 
 impl Family {
-    fn new(name: &str, help: &str, t: MetricType, base: &[(&str, &str)]) -> Family {
-        let mut mf = MetricFamily::default();
-        mf.set_name(name.to_string());
-        mf.set_help(help.to_string());
-        mf.set_field_type(t);
+    fn new(name: &str, help: &str, kind: Kind, base: &[(&str, &str)]) -> Family {
+        let mut b = String::new();
+        write_labels(&mut b, base);
         Family {
-            mf,
-            base: base.iter().map(|(n, v)| label(n, v)).collect(),
+            name: name.to_string(),
+            help: help.to_string(),
+            kind,
+            base: b,
+            body: String::new(),
+            count: 0,
         }
     }
 
     pub fn gauge(name: &str, help: &str, base: &[(&str, &str)]) -> Family {
-        Family::new(name, help, MetricType::GAUGE, base)
+        Family::new(name, help, Kind::Gauge, base)
     }
 
+    /// A counter. Its name ends in `_total` (the app config checks user
+    /// names; built-in names are constants), which keeps its sample lines
+    /// valid in both formats.
     pub fn counter(name: &str, help: &str, base: &[(&str, &str)]) -> Family {
-        Family::new(name, help, MetricType::COUNTER, base)
+        debug_assert!(
+            name.ends_with("_total"),
+            "counter {name} must end in _total"
+        );
+        Family::new(name, help, Kind::Counter, base)
     }
 
     pub fn histogram(name: &str, help: &str, base: &[(&str, &str)]) -> Family {
-        Family::new(name, help, MetricType::HISTOGRAM, base)
+        Family::new(name, help, Kind::Histogram, base)
     }
 
-    fn metric(&self, labels: &[(&str, &str)]) -> Metric {
-        let mut all = self.base.clone();
-        all.extend(labels.iter().map(|(n, v)| label(n, v)));
-        let mut m = Metric::default();
-        m.set_label(all);
-        m
+    fn line(&mut self, suffix: &str, labels: &[(&str, &str)], le: Option<&str>, value: f64) {
+        let out = &mut self.body;
+        out.push_str(&self.name);
+        out.push_str(suffix);
+        if !self.base.is_empty() || !labels.is_empty() || le.is_some() {
+            out.push('{');
+            out.push_str(&self.base);
+            let mut first = self.base.is_empty();
+            if !labels.is_empty() {
+                if !first {
+                    out.push(',');
+                }
+                write_labels(out, labels);
+                first = false;
+            }
+            if let Some(le) = le {
+                if !first {
+                    out.push(',');
+                }
+                out.push_str("le=\"");
+                out.push_str(le);
+                out.push('"');
+            }
+            out.push('}');
+        }
+        out.push(' ');
+        write_float(out, value);
+        out.push('\n');
     }
 
     /// Adds one sample. Gauges and counters only.
     pub fn add(&mut self, labels: &[(&str, &str)], value: f64) {
-        let mut m = self.metric(labels);
-        match self.mf.get_field_type() {
-            MetricType::COUNTER => {
-                let mut c = Counter::default();
-                c.set_value(value);
-                m.set_counter(c);
-            }
-            _ => {
-                let mut g = Gauge::default();
-                g.set_value(value);
-                m.set_gauge(g);
-            }
-        }
-        self.mf.mut_metric().push(m);
+        debug_assert!(self.kind != Kind::Histogram);
+        self.line("", labels, None, value);
+        self.count += 1;
     }
 
     /// Adds one histogram sample from cumulative bucket counts.
@@ -115,187 +163,243 @@ impl Family {
         count: u64,
         sum: f64,
     ) {
-        let mut m = self.metric(labels);
-        let mut h = Histogram::default();
-        h.set_bucket(
-            bounds
-                .iter()
-                .zip(cumulative)
-                .map(|(b, c)| {
-                    let mut bucket = Bucket::default();
-                    bucket.set_upper_bound(*b);
-                    bucket.set_cumulative_count(*c);
-                    bucket
-                })
-                .collect(),
-        );
-        h.set_sample_count(count);
-        h.set_sample_sum(sum);
-        m.set_histogram(h);
-        self.mf.mut_metric().push(m);
+        debug_assert!(self.kind == Kind::Histogram);
+        let mut le = String::new();
+        let mut inf_seen = false;
+        for (b, c) in bounds.iter().zip(cumulative) {
+            le.clear();
+            write_float(&mut le, *b);
+            inf_seen |= *b == f64::INFINITY;
+            self.line("_bucket", labels, Some(&le), *c as f64);
+        }
+        if !inf_seen {
+            self.line("_bucket", labels, Some("+Inf"), count as f64);
+        }
+        self.line("_sum", labels, None, sum);
+        self.line("_count", labels, None, count as f64);
+        self.count += 1;
     }
 
+    /// Series added (a histogram's buckets, sum and count are one).
     pub fn len(&self) -> usize {
-        self.mf.get_metric().len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.count == 0
     }
 
-    pub fn finish(self) -> MetricFamily {
-        self.mf
+    /// Ends construction, giving back the slack the body grew by.
+    pub fn finish(mut self) -> Rendered {
+        self.body.shrink_to_fit();
+        Rendered {
+            name: self.name,
+            help: self.help,
+            kind: self.kind,
+            body: Bytes::from(self.body),
+            count: self.count,
+        }
     }
-}
 
-/// Writes the families, grouped by name (HELP and TYPE from the first
-/// family of each name), sorted by name. Empty families are left out.
-pub fn encode<'a>(families: impl IntoIterator<Item = &'a MetricFamily>, format: Format) -> String {
-    let mut groups: BTreeMap<&str, Vec<&MetricFamily>> = BTreeMap::new();
-    let mut samples = 0usize;
-    for mf in families {
-        if !mf.get_metric().is_empty() {
-            samples += mf.get_metric().len();
-            groups.entry(mf.name()).or_default().push(mf);
-        }
-    }
-    let mut out = String::with_capacity(samples * 128 + 64);
-    for (name, fams) in groups {
-        let first = fams[0];
-        let t = first.get_field_type();
-        let om_name = match (format, t) {
-            (Format::OpenMetrics, MetricType::COUNTER) => {
-                name.strip_suffix("_total").unwrap_or(name)
-            }
-            _ => name,
+    /// Converts a family gathered from a `prometheus::Registry` (the
+    /// self-metrics).
+    pub fn from_proto(mf: &MetricFamily) -> Option<Rendered> {
+        let kind = match mf.get_field_type() {
+            MetricType::COUNTER => Kind::Counter,
+            MetricType::GAUGE => Kind::Gauge,
+            MetricType::HISTOGRAM => Kind::Histogram,
+            // The registry holds neither.
+            MetricType::SUMMARY | MetricType::UNTYPED => return None,
         };
-        let type_name = match t {
-            MetricType::COUNTER => "counter",
-            MetricType::GAUGE => "gauge",
-            MetricType::HISTOGRAM => "histogram",
-            MetricType::SUMMARY => "summary",
-            MetricType::UNTYPED => match format {
-                Format::Text => "untyped",
-                Format::OpenMetrics => "unknown",
-            },
-        };
-        if !first.help().is_empty() {
-            out.push_str("# HELP ");
-            out.push_str(om_name);
-            out.push(' ');
-            escape_into(&mut out, first.help(), format == Format::OpenMetrics);
-            out.push('\n');
-        }
-        out.push_str("# TYPE ");
-        out.push_str(om_name);
-        out.push(' ');
-        out.push_str(type_name);
-        out.push('\n');
-        for mf in fams {
-            for m in mf.get_metric() {
-                match t {
-                    MetricType::COUNTER => {
-                        let n = if format == Format::OpenMetrics && !name.ends_with("_total") {
-                            format!("{name}_total")
-                        } else {
-                            name.to_string()
-                        };
-                        sample(
-                            &mut out,
-                            &n,
-                            m.get_label(),
-                            None,
-                            m.get_counter().get_value(),
-                        );
-                    }
-                    MetricType::GAUGE => sample(
-                        &mut out,
-                        name,
-                        m.get_label(),
-                        None,
-                        m.get_gauge().get_value(),
-                    ),
-                    MetricType::HISTOGRAM => {
-                        let h = m.get_histogram();
-                        let bucket_name = format!("{name}_bucket");
-                        let mut inf_seen = false;
-                        let mut le = String::new();
-                        for b in h.get_bucket() {
-                            le.clear();
-                            write_float(&mut le, b.upper_bound());
-                            inf_seen |= b.upper_bound() == f64::INFINITY;
-                            sample(
-                                &mut out,
-                                &bucket_name,
-                                m.get_label(),
-                                Some(&le),
-                                b.cumulative_count() as f64,
-                            );
-                        }
-                        if !inf_seen {
-                            sample(
-                                &mut out,
-                                &bucket_name,
-                                m.get_label(),
-                                Some("+Inf"),
-                                h.get_sample_count() as f64,
-                            );
-                        }
-                        sample(
-                            &mut out,
-                            &format!("{name}_sum"),
-                            m.get_label(),
-                            None,
-                            h.get_sample_sum(),
-                        );
-                        sample(
-                            &mut out,
-                            &format!("{name}_count"),
-                            m.get_label(),
-                            None,
-                            h.get_sample_count() as f64,
-                        );
-                    }
-                    // The exporter builds neither; the self-metrics registry has none.
-                    MetricType::SUMMARY | MetricType::UNTYPED => {}
+        let mut f = Family::new(mf.name(), mf.help(), kind, &[]);
+        for m in mf.get_metric() {
+            let labels: Vec<(&str, &str)> = m
+                .get_label()
+                .iter()
+                .map(|l| (l.name(), l.value()))
+                .collect();
+            match kind {
+                Kind::Counter => f.add(&labels, m.get_counter().get_value()),
+                Kind::Gauge => f.add(&labels, m.get_gauge().get_value()),
+                Kind::Histogram => {
+                    let h = m.get_histogram();
+                    let bounds: Vec<f64> = h.get_bucket().iter().map(|b| b.upper_bound()).collect();
+                    let counts: Vec<u64> = h
+                        .get_bucket()
+                        .iter()
+                        .map(|b| b.cumulative_count())
+                        .collect();
+                    f.add_histogram(
+                        &labels,
+                        &bounds,
+                        &counts,
+                        h.get_sample_count(),
+                        h.get_sample_sum(),
+                    );
                 }
             }
         }
+        Some(f.finish())
+    }
+}
+
+impl Rendered {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Series (a histogram's buckets, sum and count are one).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The sample lines as written.
+    pub fn text(&self) -> &str {
+        // Built from a String, never changed since.
+        std::str::from_utf8(&self.body).unwrap_or("")
+    }
+
+    /// Reads the samples back: `(labels, value)` with the labels as written
+    /// between the braces. For the few places that act on a value the
+    /// exporter itself produced (the migration window), so no general
+    /// parser is needed; [`label_value`] reads one label out of them.
+    pub fn samples(&self) -> impl Iterator<Item = (&str, f64)> + '_ {
+        self.text().lines().filter_map(|l| {
+            let (series, v) = l.rsplit_once(' ')?;
+            let labels = series
+                .split_once('{')
+                .map(|(_, rest)| rest.strip_suffix('}').unwrap_or(rest))
+                .unwrap_or("");
+            Some((labels, parse_float(v)?))
+        })
+    }
+}
+
+/// One label's value out of labels as [`Family::samples`] gives them,
+/// unescaped.
+pub fn label_value(labels: &str, key: &str) -> Option<String> {
+    let mut rest = labels;
+    while !rest.is_empty() {
+        let (name, after) = rest.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            let (i, c) = chars.next()?;
+            match c {
+                '\\' => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                '"' => break i,
+                c => value.push(c),
+            }
+        };
+        if name == key {
+            return Some(value);
+        }
+        rest = after[end + 1..].strip_prefix(',').unwrap_or("");
+    }
+    None
+}
+
+fn parse_float(s: &str) -> Option<f64> {
+    match s {
+        "+Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        "NaN" => Some(f64::NAN),
+        s => s.parse().ok(),
+    }
+}
+
+fn write_labels(out: &mut String, labels: &[(&str, &str)]) {
+    for (i, (n, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(n);
+        out.push_str("=\"");
+        escape_into(out, &truncate(v), true);
+        out.push('"');
+    }
+}
+
+/// Cuts a value to [`MAX_LABEL_VALUE_BYTES`] at a character boundary.
+fn truncate(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.len() <= MAX_LABEL_VALUE_BYTES {
+        return v.into();
+    }
+    let mut end = MAX_LABEL_VALUE_BYTES - 3;
+    while !v.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &v[..end]).into()
+}
+
+/// Writes the families, grouped by name (HELP and TYPE from the first
+/// family of each name), sorted by name, as the chunks of a response body:
+/// the headers are new, the sample lines are the snapshots' own bytes.
+/// Empty families are left out.
+pub fn encode_chunks<'a>(
+    families: impl IntoIterator<Item = &'a Rendered>,
+    format: Format,
+) -> Vec<Bytes> {
+    let mut groups: BTreeMap<&str, Vec<&Rendered>> = BTreeMap::new();
+    for f in families {
+        if f.count > 0 {
+            groups.entry(f.name.as_str()).or_default().push(f);
+        }
+    }
+    let mut out = Vec::with_capacity(groups.len() * 3 + 1);
+    let mut head = String::new();
+    for (name, fams) in groups {
+        let first = fams[0];
+        let header_name = match (format, first.kind) {
+            (Format::OpenMetrics, Kind::Counter) => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        let type_name = match first.kind {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+        };
+        head.clear();
+        if !first.help.is_empty() {
+            head.push_str("# HELP ");
+            head.push_str(header_name);
+            head.push(' ');
+            escape_into(&mut head, &first.help, format == Format::OpenMetrics);
+            head.push('\n');
+        }
+        head.push_str("# TYPE ");
+        head.push_str(header_name);
+        head.push(' ');
+        head.push_str(type_name);
+        head.push('\n');
+        out.push(Bytes::copy_from_slice(head.as_bytes()));
+        out.extend(fams.iter().map(|f| f.body.clone()));
     }
     if format == Format::OpenMetrics {
-        out.push_str("# EOF\n");
+        out.push(Bytes::from_static(b"# EOF\n"));
     }
     out
 }
 
-fn sample(out: &mut String, name: &str, labels: &[LabelPair], le: Option<&str>, value: f64) {
-    out.push_str(name);
-    if !labels.is_empty() || le.is_some() {
-        out.push('{');
-        let mut first = true;
-        for l in labels {
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            out.push_str(l.name());
-            out.push_str("=\"");
-            escape_into(out, l.value(), true);
-            out.push('"');
-        }
-        if let Some(le) = le {
-            if !first {
-                out.push(',');
-            }
-            out.push_str("le=\"");
-            out.push_str(le);
-            out.push('"');
-        }
-        out.push('}');
+/// [`encode_chunks`] as one string.
+pub fn encode<'a>(families: impl IntoIterator<Item = &'a Rendered>, format: Format) -> String {
+    let chunks = encode_chunks(families, format);
+    let mut out = Vec::with_capacity(chunks.iter().map(Bytes::len).sum());
+    for c in &chunks {
+        out.extend_from_slice(c);
     }
-    out.push(' ');
-    write_float(out, value);
-    out.push('\n');
+    String::from_utf8(out).expect("rendered from strings")
 }
 
 /// Escapes `\`, newline and (in label values, or always in OpenMetrics) `"`.
@@ -353,7 +457,7 @@ mod tests {
     use super::*;
     use prometheus::Encoder;
 
-    fn sample_families() -> Vec<MetricFamily> {
+    fn sample_families() -> Vec<Rendered> {
         let mut g = Family::gauge(
             "pgmig_test_gauge",
             "A gauge.\nSecond line \\ here",
@@ -363,29 +467,94 @@ mod tests {
         g.add(&[("relation", "b")], f64::NAN);
         let mut c = Family::counter("pgmig_test_total", "A counter.", &[("target", "a")]);
         c.add(&[], 7.0);
-        let mut h = Family::new(
-            "pgmig_test_seconds",
-            "A histogram.",
-            MetricType::HISTOGRAM,
-            &[("target", "a")],
-        );
+        let mut h = Family::histogram("pgmig_test_seconds", "A histogram.", &[("target", "a")]);
         h.add_histogram(&[], &[0.5, 1.0], &[1, 3], 4, 6.5);
         vec![g.finish(), c.finish(), h.finish()]
     }
 
+    /// The same families, made the `prometheus` crate's way.
+    fn registry() -> prometheus::Registry {
+        let r = prometheus::Registry::new();
+        let g = prometheus::GaugeVec::new(
+            prometheus::Opts::new("pgmig_test_gauge", "A gauge.\nSecond line \\ here"),
+            &["target", "relation"],
+        )
+        .unwrap();
+        g.with_label_values(&["a", "public.\"odd\"\nname\\x"])
+            .set(3.0);
+        g.with_label_values(&["a", "b"]).set(f64::NAN);
+        let c = prometheus::IntCounterVec::new(
+            prometheus::Opts::new("pgmig_test_total", "A counter."),
+            &["target"],
+        )
+        .unwrap();
+        c.with_label_values(&["a"]).inc_by(7);
+        let h = prometheus::HistogramVec::new(
+            prometheus::HistogramOpts::new("pgmig_test_seconds", "A histogram.")
+                .buckets(vec![0.5, 1.0]),
+            &["target"],
+        )
+        .unwrap();
+        for v in [0.25, 0.75, 0.75, 4.75] {
+            h.with_label_values(&["a"]).observe(v);
+        }
+        r.register(Box::new(g)).unwrap();
+        r.register(Box::new(c)).unwrap();
+        r.register(Box::new(h)).unwrap();
+        r
+    }
+
     #[test]
     fn text_output_matches_the_prometheus_crate_encoder() {
-        let fams = sample_families();
-        let mut sorted = fams.clone();
-        sorted.sort_by(|a, b| a.name().cmp(b.name()));
+        let gathered = registry().gather();
         let mut theirs = Vec::new();
         prometheus::TextEncoder::new()
-            .encode(&sorted, &mut theirs)
+            .encode(&gathered, &mut theirs)
             .unwrap();
-        assert_eq!(
-            encode(&fams, Format::Text),
-            String::from_utf8(theirs).unwrap()
+        let theirs = String::from_utf8(theirs).unwrap();
+        let converted: Vec<Rendered> = gathered.iter().filter_map(Family::from_proto).collect();
+        assert_eq!(encode(&converted, Format::Text), theirs);
+        // Built directly, the same samples (in the registry's order: label
+        // names and series sorted) give the same bytes.
+        let mut fams = sample_families();
+        let mut g = Family::gauge("pgmig_test_gauge", "A gauge.\nSecond line \\ here", &[]);
+        g.add(&[("relation", "b"), ("target", "a")], f64::NAN);
+        g.add(
+            &[("relation", "public.\"odd\"\nname\\x"), ("target", "a")],
+            3.0,
         );
+        fams[0] = g.finish();
+        assert_eq!(encode(&fams, Format::Text), theirs);
+    }
+
+    #[test]
+    fn samples_read_back_what_was_written() {
+        let fams = sample_families();
+        let got: Vec<(String, f64)> = fams[0]
+            .samples()
+            .map(|(l, v)| (label_value(l, "relation").unwrap(), v))
+            .collect();
+        assert_eq!(got[0], ("public.\"odd\"\nname\\x".to_string(), 3.0));
+        assert_eq!(got[1].0, "b");
+        assert!(got[1].1.is_nan());
+        assert_eq!(
+            label_value("target=\"a\",relation=\"b\"", "target").as_deref(),
+            Some("a")
+        );
+        assert_eq!(label_value("target=\"a\"", "missing"), None);
+    }
+
+    #[test]
+    fn long_label_values_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(MAX_LABEL_VALUE_BYTES);
+        let mut g = Family::gauge("pgmig_test_gauge", "A gauge.", &[]);
+        g.add(&[("query", &long)], 1.0);
+        let g = g.finish();
+        let (labels, _) = g.samples().next().unwrap();
+        let v = label_value(labels, "query").unwrap();
+        assert!(v.len() <= MAX_LABEL_VALUE_BYTES, "{}", v.len());
+        assert!(v.ends_with("..."));
+        assert!(long.starts_with(v.trim_end_matches("...")));
     }
 
     #[test]

@@ -10,7 +10,6 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::service::service_fn;
@@ -18,8 +17,39 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use crate::exposition::{encode, Format};
+use crate::exposition::{encode_chunks, Family, Format, Rendered};
 use crate::state::State;
+
+/// A response body sent as the chunks it was made of: /metrics hands over
+/// the snapshots' own bytes instead of copying megabytes into one buffer per
+/// scrape. Its exact length is known, so responses carry Content-Length.
+pub struct Chunks(pub std::collections::VecDeque<Bytes>);
+
+impl Chunks {
+    pub fn one(b: Bytes) -> Chunks {
+        Chunks(std::collections::VecDeque::from([b]))
+    }
+}
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.0.iter().map(|b| b.len() as u64).sum())
+    }
+}
 
 pub struct Server {
     pub state: Arc<State>,
@@ -39,11 +69,19 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Server {
-    /// Renders /metrics: every snapshot plus the self-metrics registry.
-    pub fn render(&self, format: Format) -> String {
+    /// Renders /metrics: every snapshot plus the self-metrics registry, as
+    /// the chunks of the response body.
+    pub fn render(&self, format: Format) -> Vec<Bytes> {
         let snaps = self.state.snapshots();
-        let own = self.state.metrics.registry.gather();
-        encode(
+        let own: Vec<Rendered> = self
+            .state
+            .metrics
+            .registry
+            .gather()
+            .iter()
+            .filter_map(Family::from_proto)
+            .collect();
+        encode_chunks(
             snaps.iter().flat_map(|s| s.iter()).chain(own.iter()),
             format,
         )
@@ -81,7 +119,7 @@ impl Server {
     }
 
     /// `POST /api/v1/window/{open,close}?target=NAME` with `Authorization: Bearer <token>`.
-    fn window_api(&self, req: &Request<Incoming>, action: &str) -> Response<Full<Bytes>> {
+    fn window_api(&self, req: &Request<Incoming>, action: &str) -> Response<Chunks> {
         let Some(token) = &self.window_token else {
             return text(
                 StatusCode::NOT_FOUND,
@@ -143,7 +181,7 @@ impl Server {
         )
     }
 
-    pub fn handle(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    pub fn handle(&self, req: &Request<Incoming>) -> Response<Chunks> {
         let path = req.uri().path();
         if let Some(action) = path.strip_prefix("/api/v1/window/") {
             if action == "open" || action == "close" {
@@ -178,17 +216,19 @@ impl Server {
                 .is_some_and(accepts_gzip);
             let mut resp = if gzip {
                 let mut enc = flate2::write::GzEncoder::new(
-                    Vec::with_capacity(body.len() / 6),
+                    Vec::with_capacity(body.iter().map(Bytes::len).sum::<usize>() / 8),
                     flate2::Compression::fast(),
                 );
-                let _ = enc.write_all(body.as_bytes());
+                for chunk in &body {
+                    let _ = enc.write_all(chunk);
+                }
                 let bytes = enc.finish().unwrap_or_default();
-                let mut r = Response::new(Full::new(Bytes::from(bytes)));
+                let mut r = Response::new(Chunks::one(Bytes::from(bytes)));
                 r.headers_mut()
                     .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 r
             } else {
-                Response::new(Full::new(Bytes::from(body)))
+                Response::new(Chunks(body.into()))
             };
             resp.headers_mut().insert(
                 CONTENT_TYPE,
@@ -211,7 +251,7 @@ impl Server {
                 }
             }
             "/" => {
-                let mut r = Response::new(Full::new(Bytes::from(self.landing())));
+                let mut r = Response::new(Chunks::one(Bytes::from(self.landing())));
                 r.headers_mut().insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static("text/html; charset=utf-8"),
@@ -235,8 +275,8 @@ fn accepts_gzip(v: &str) -> bool {
     })
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn text(status: StatusCode, body: &'static str) -> Response<Chunks> {
+    let mut r = Response::new(Chunks::one(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
     r.headers_mut().insert(
         CONTENT_TYPE,

@@ -84,8 +84,7 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
             .unwrap_or(0.0);
         for (ti, t) in settings.targets.iter().enumerate() {
             let snaps = state.target_snapshots(ti);
-            let fams: Vec<&prometheus::proto::MetricFamily> =
-                snaps.iter().flat_map(|s| s.iter()).collect();
+            let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
             state.windows.update(ti, window::active_sources(&fams), now);
             state.put(
                 (ti, "window", poller::main_database(t)),

@@ -20,8 +20,12 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     pg_migration_exporter::logging::init(&settings.log_level, settings.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the work is waiting on PostgreSQL and writing text, a few
+    // milliseconds a second. A thread pool only added wake-ups across threads
+    // and a malloc arena per thread (measured: more CPU, 2 MB more RSS).
+    // Blocking file reads (the server-log follower) still go to tokio's
+    // blocking pool.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

@@ -304,6 +304,7 @@ async fn run_entry(
         let pids = own.get();
         let ctx = Ctx {
             client: &session.client,
+            statements: &session.statements,
             target: tname,
             datname: &e.datname,
             server_version_num: session.server_version_num,
@@ -493,7 +494,11 @@ async fn run_lane(
                 Ok(rows) => {
                     let found: BTreeSet<String> = rows
                         .iter()
-                        .map(|r| r.get::<_, String>(0))
+                        .filter_map(|r| {
+                            r.try_get::<_, crate::collector::LossyText>(0)
+                                .ok()
+                                .map(|t| t.0)
+                        })
                         .filter(|d| !target.exclude_databases.contains(d))
                         .collect();
                     let listed: BTreeSet<String> = std::iter::once(main_db.clone())

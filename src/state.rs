@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use prometheus::proto::MetricFamily;
+use crate::exposition::Rendered;
 
 use crate::selfmetrics::SelfMetrics;
 
-pub type Snapshot = Arc<Vec<MetricFamily>>;
+pub type Snapshot = Arc<Vec<Rendered>>;
 
 /// (target index, collector, database the collector ran in).
 pub type Key = (usize, &'static str, String);
@@ -56,7 +56,7 @@ impl State {
             .collect()
     }
 
-    pub fn put(&self, key: Key, snap: Vec<MetricFamily>) {
+    pub fn put(&self, key: Key, snap: Vec<Rendered>) {
         self.snapshots
             .write()
             .expect("snapshot lock")

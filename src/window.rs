@@ -21,11 +21,11 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use prometheus::proto::MetricFamily;
+use crate::exposition::Rendered;
 use serde::Deserialize;
 
 use crate::duration::PromDuration;
-use crate::exposition::Family;
+use crate::exposition::{label_value, Family};
 
 pub const SOURCES: &[&str] = &["ddl", "migration_lock", "framework_dirty", "explicit"];
 
@@ -100,36 +100,25 @@ pub struct Windows {
 }
 
 /// Which automatic sources the snapshots of one target show as active.
-pub fn active_sources(families: &[&MetricFamily]) -> Vec<&'static str> {
+pub fn active_sources(families: &[&Rendered]) -> Vec<&'static str> {
     let mut out = Vec::new();
-    let any = |name: &str, pred: &dyn Fn(&prometheus::proto::Metric) -> bool| {
+    let any = |name: &str, pred: &dyn Fn(&str, f64) -> bool| {
         families
             .iter()
             .filter(|f| f.name() == name)
-            .flat_map(|f| f.get_metric())
-            .any(pred)
+            .flat_map(|f| f.samples())
+            .any(|(labels, v)| pred(labels, v))
     };
-    let label = |m: &prometheus::proto::Metric, k: &str| -> String {
-        m.get_label()
-            .iter()
-            .find(|l| l.name() == k)
-            .map(|l| l.value().to_string())
-            .unwrap_or_default()
-    };
-    if any("pgmig_ddl_running", &|m| {
-        let c = label(m, "command");
-        m.get_gauge().get_value() > 0.0 && c != "VACUUM" && c != "ANALYZE"
+    if any("pgmig_ddl_running", &|labels, v| {
+        let c = label_value(labels, "command").unwrap_or_default();
+        v > 0.0 && c != "VACUUM" && c != "ANALYZE"
     }) {
         out.push("ddl");
     }
-    if any("pgmig_migration_lock_held", &|m| {
-        m.get_gauge().get_value() > 0.0
-    }) {
+    if any("pgmig_migration_lock_held", &|_, v| v > 0.0) {
         out.push("migration_lock");
     }
-    if any("pgmig_migration_dirty", &|m| {
-        m.get_gauge().get_value() > 0.0
-    }) {
+    if any("pgmig_migration_dirty", &|_, v| v > 0.0) {
         out.push("framework_dirty");
     }
     out
@@ -196,7 +185,7 @@ impl Windows {
         all[ti].last_auto = None;
     }
 
-    pub fn families(&self, ti: usize, target: &str) -> Vec<MetricFamily> {
+    pub fn families(&self, ti: usize, target: &str) -> Vec<Rendered> {
         let w = self.targets.lock().expect("windows")[ti].clone();
         let base = [("target", target)];
         let mut open = Family::gauge(

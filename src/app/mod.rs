@@ -9,7 +9,7 @@ pub mod value;
 
 use std::collections::BTreeMap;
 
-use prometheus::proto::MetricFamily;
+use crate::exposition::Rendered;
 
 use crate::exposition::Family;
 
@@ -20,7 +20,7 @@ use crate::exposition::Family;
 pub fn expected_error_code_families(
     target: &str,
     codes: &BTreeMap<String, Vec<String>>,
-) -> Vec<MetricFamily> {
+) -> Vec<Rendered> {
     let mut f = Family::gauge(
         "pgmig_app_expected_error_code",
         "1 for each error code the config lists as expected for an operation (expected_error_codes); the rules treat other codes as unknown.",

@@ -180,9 +180,9 @@ impl Collector for Activity {
             let own: &[i32] = ctx.own_pids;
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&own];
             let (counts, settings, details) = tokio::join!(
-                ctx.client.query(COUNTS_SQL, &params),
-                ctx.client.query_one(settings_sql, &[]),
-                ctx.client.query(DETAIL_SQL, &params),
+                ctx.query(COUNTS_SQL, &params),
+                ctx.query_one(settings_sql, &[]),
+                ctx.query(DETAIL_SQL, &params),
             );
             let q = |e| CollectError::query(NAME, e);
             let (counts, settings, details) = (

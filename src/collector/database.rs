@@ -80,7 +80,7 @@ impl Collector for Database {
                 ("blks_hit", "pgmig_database_blocks_hit_total", "Block reads served from shared buffers, from pg_stat_database.blks_hit."),
                 ("blks_read", "pgmig_database_blocks_read_total", "Block reads that went to the operating system, from pg_stat_database.blks_read."),
             ];
-            let rows = ctx.client.query(STAT_DATABASE_SQL, &[]).await.map_err(q)?;
+            let rows = ctx.query(STAT_DATABASE_SQL, &[]).await.map_err(q)?;
             for (column, name, help) in counters {
                 let mut f = ctx.counter(name, help);
                 for r in &rows {
@@ -90,11 +90,7 @@ impl Collector for Database {
                 out.push(f);
             }
 
-            let pos = ctx
-                .client
-                .query_one(WAL_POSITION_SQL, &[])
-                .await
-                .map_err(q)?;
+            let pos = ctx.query_one(WAL_POSITION_SQL, &[]).await.map_err(q)?;
             let in_recovery: bool = col(NAME, &pos, "in_recovery")?;
             let mut f = ctx.gauge(
                 "pgmig_in_recovery",
@@ -113,7 +109,7 @@ impl Collector for Database {
             out.push(f);
 
             if ctx.server_version_num >= 140000 {
-                let w = ctx.client.query_one(STAT_WAL_SQL, &[]).await.map_err(q)?;
+                let w = ctx.query_one(STAT_WAL_SQL, &[]).await.map_err(q)?;
                 for (column, name, help) in [
                     (
                         "wal_records",
@@ -146,7 +142,7 @@ impl Collector for Database {
                 "WAL bytes each standby has not yet written, flushed or replayed, from pg_stat_replication.",
             );
             if !in_recovery {
-                for r in ctx.client.query(REPLICATION_SQL, &[]).await.map_err(q)? {
+                for r in ctx.query(REPLICATION_SQL, &[]).await.map_err(q)? {
                     let app: String = col(NAME, &r, "application_name")?;
                     let addr: String = col(NAME, &r, "client_addr")?;
                     for kind in ["write", "flush", "replay"] {
@@ -171,7 +167,7 @@ impl Collector for Database {
                 "pgmig_replication_slot_retained_bytes",
                 "WAL bytes each replication slot keeps from being removed (current WAL position - restart_lsn), from pg_replication_slots.",
             );
-            for r in ctx.client.query(SLOTS_SQL, &[]).await.map_err(q)? {
+            for r in ctx.query(SLOTS_SQL, &[]).await.map_err(q)? {
                 let name: String = col(NAME, &r, "slot_name")?;
                 let kind: String = col(NAME, &r, "slot_type")?;
                 let active: bool = col(NAME, &r, "active")?;

@@ -95,7 +95,7 @@ impl Collector for Expected {
                 ];
                 let params: Vec<&(dyn ToSql + Sync)> =
                     o.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                match ctx.client.query_one(o.sql.as_str(), &params).await {
+                match ctx.query_one(o.sql.as_str(), &params).await {
                     Ok(row) => match row.try_get::<_, bool>(0) {
                         Ok(b) => {
                             present.add(&labels, if b { 1.0 } else { 0.0 });

@@ -673,11 +673,7 @@ fn classify(e: tokio_postgres::Error) -> ReadError {
 }
 
 async fn read_table(ctx: &Ctx<'_>, d: &Detected) -> Result<TableState, ReadError> {
-    let row = ctx
-        .client
-        .query_one(&read_sql(d), &[])
-        .await
-        .map_err(classify)?;
+    let row = ctx.query_one(&read_sql(d), &[]).await.map_err(classify)?;
     let f = |e| ReadError::Fatal(e);
     Ok(TableState {
         versions: col(NAME, &row, "versions").map_err(f)?,
@@ -706,7 +702,6 @@ impl Collector for Frameworks {
             let (schemas, names): (Vec<String>, Vec<String>) =
                 self.custom.iter().map(|c| split_table(&c.table)).unzip();
             let rows = ctx
-                .client
                 .query(CATALOG_SQL, &[&TABLE_NAMES, &schemas, &names])
                 .await
                 .map_err(q)?;
@@ -746,11 +741,11 @@ impl Collector for Frameworks {
                 })
                 .collect();
             let mut locked = HashSet::new();
-            for r in ctx.client.query(LOCKED_SQL, &[&oids]).await.map_err(q)? {
+            for r in ctx.query(LOCKED_SQL, &[&oids]).await.map_err(q)? {
                 locked.insert(col::<i64>(NAME, &r, "oid")?);
             }
             let (datname, held) = if found.iter().any(|d| d.tool.uses_advisory_lock()) {
-                let r = ctx.client.query_one(ADVISORY_SQL, &[]).await.map_err(q)?;
+                let r = ctx.query_one(ADVISORY_SQL, &[]).await.map_err(q)?;
                 let keys: Vec<i64> = col(NAME, &r, "keys")?;
                 (
                     col::<String>(NAME, &r, "datname")?,
@@ -793,7 +788,7 @@ impl Collector for Frameworks {
                         None
                     }
                     (Some(l), _) if locked.contains(&l.oid) => None,
-                    (Some(l), tool) => match ctx.client.query_one(&lock_sql(tool, l), &[]).await {
+                    (Some(l), tool) => match ctx.query_one(&lock_sql(tool, l), &[]).await {
                         Ok(r) => Some(col::<bool>(NAME, &r, "held")?),
                         Err(e) => match classify(e) {
                             ReadError::Fatal(e) => return Err(e),

@@ -344,7 +344,6 @@ impl Collector for Locks {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);
             let rows = ctx
-                .client
                 .query(&locks_sql(ctx.server_version_num), &[&ctx.own_pids])
                 .await
                 .map_err(q)?;
@@ -369,7 +368,7 @@ impl Collector for Locks {
             let mut roots = HashMap::new();
             if !analysis.roots.is_empty() {
                 let pids: Vec<i32> = analysis.roots.keys().copied().collect();
-                for r in ctx.client.query(ROOTS_SQL, &[&pids]).await.map_err(q)? {
+                for r in ctx.query(ROOTS_SQL, &[&pids]).await.map_err(q)? {
                     roots.insert(
                         col::<i32>(NAME, &r, "pid")?,
                         RootInfo {

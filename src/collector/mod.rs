@@ -7,8 +7,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use prometheus::proto::MetricFamily;
-use tokio_postgres::Client;
+use crate::exposition::Rendered;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Row};
 
 use crate::config::{Schedule, Settings};
 use crate::exposition::Family;
@@ -45,6 +46,7 @@ pub enum Scope {
 /// What a collector may use during one run.
 pub struct Ctx<'a> {
     pub client: &'a Client,
+    pub statements: &'a crate::db::Statements,
     pub target: &'a str,
     /// The database this session is connected to.
     pub datname: &'a str,
@@ -56,6 +58,48 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Runs a fixed query as a statement prepared once per session.
+    pub async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let st = self.statements.get(self.client, sql).await?;
+        let r = self.client.query(&st, params).await;
+        if r.is_err() {
+            self.statements.forget(sql);
+        }
+        r
+    }
+
+    /// [`Ctx::query`] for exactly one row.
+    pub async fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, tokio_postgres::Error> {
+        let st = self.statements.get(self.client, sql).await?;
+        let r = self.client.query_one(&st, params).await;
+        if r.is_err() {
+            self.statements.forget(sql);
+        }
+        r
+    }
+
+    /// [`Ctx::query`] for at most one row.
+    pub async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        let st = self.statements.get(self.client, sql).await?;
+        let r = self.client.query_opt(&st, params).await;
+        if r.is_err() {
+            self.statements.forget(sql);
+        }
+        r
+    }
+
     pub fn gauge(&self, name: &str, help: &str) -> Family {
         Family::gauge(name, help, &[("target", self.target)])
     }
@@ -85,7 +129,7 @@ impl Ctx<'_> {
 /// The result of one successful run.
 #[derive(Default)]
 pub struct Output {
-    pub families: Vec<MetricFamily>,
+    pub families: Vec<Rendered>,
     /// Series left out by the collector's cardinality limits.
     pub dropped: usize,
 }
@@ -139,18 +183,55 @@ pub fn quote_ident(s: &str) -> String {
 }
 
 /// Reads a column, naming the collector and the column when it is missing or
-/// of the wrong type.
-pub fn col<'r, T: tokio_postgres::types::FromSql<'r>>(
+/// of the wrong type. Text that is not valid UTF-8 (names in a SQL_ASCII
+/// database can hold any byte) is read with U+FFFD in place of the bad
+/// bytes rather than failing the collector over one odd name.
+pub fn col<'r, T: tokio_postgres::types::FromSql<'r> + 'static>(
     collector: &'static str,
     row: &'r tokio_postgres::Row,
     column: &str,
 ) -> Result<T, CollectError> {
-    row.try_get::<_, T>(column)
-        .map_err(|e| CollectError::Column {
+    row.try_get::<_, T>(column).or_else(|e| {
+        lossy_text::<T>(row, column).ok_or_else(|| CollectError::Column {
             collector,
             column: column.to_string(),
             message: crate::db::error_text(&e),
         })
+    })
+}
+
+/// `String` and `Option<String>` columns read again, lossily; `None` for
+/// any other type or when that fails too.
+fn lossy_text<T: 'static>(row: &tokio_postgres::Row, column: &str) -> Option<T> {
+    use std::any::{Any, TypeId};
+    let v: Box<dyn Any> = if TypeId::of::<T>() == TypeId::of::<String>() {
+        Box::new(row.try_get::<_, LossyText>(column).ok()?.0)
+    } else if TypeId::of::<T>() == TypeId::of::<Option<String>>() {
+        Box::new(
+            row.try_get::<_, Option<LossyText>>(column)
+                .ok()?
+                .map(|t| t.0),
+        )
+    } else {
+        return None;
+    };
+    v.downcast::<T>().ok().map(|b| *b)
+}
+
+/// Text of any of the types `String` reads, with invalid UTF-8 replaced.
+pub struct LossyText(pub String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for LossyText {
+    fn from_sql(
+        _: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(LossyText(String::from_utf8_lossy(raw).into_owned()))
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <String as tokio_postgres::types::FromSql>::accepts(ty)
+    }
 }
 
 pub type CollectFuture<'a> =

@@ -106,8 +106,7 @@ async fn query_filtered(
         &f.include_tables,
         &f.exclude_tables,
     ];
-    ctx.client
-        .query(sql, &params)
+    ctx.query(sql, &params)
         .await
         .map_err(|e| CollectError::query(collector, e))
 }
@@ -341,7 +340,6 @@ impl Collector for Functions {
             );
             let rows = query_filtered(ctx, N, &sql, &self.filter, self.max).await?;
             let tracking = ctx
-                .client
                 .query_one(
                     "SELECT pg_catalog.current_setting('track_functions') <> 'none'",
                     &[],

@@ -113,7 +113,6 @@ impl Collector for Progress {
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let rows = ctx
-                .client
                 .query(&progress_sql(ctx.server_version_num), &[])
                 .await
                 .map_err(|e| CollectError::query(NAME, e))?;

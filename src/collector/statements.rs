@@ -65,11 +65,11 @@ impl Collector for Statements {
                 "1 when pg_stat_statements is installed in the target's database and readable, else 0.",
             );
             let schema: Option<String> = ctx
-                .client
                 .query_opt(FIND_SQL, &[])
                 .await
                 .map_err(q)?
-                .map(|r| r.get(0));
+                .and_then(|r| r.try_get::<_, super::LossyText>(0).ok())
+                .map(|t| t.0);
             let Some(schema) = schema else {
                 if !self.said_missing {
                     tracing::info!(target = ctx.target, datname = ctx.datname,
@@ -96,7 +96,7 @@ impl Collector for Statements {
                  ORDER BY s.total_exec_time DESC LIMIT $1"
             );
             let limit = self.top_n as i64;
-            let rows = match ctx.client.query(&top_sql, &[&limit]).await {
+            let rows = match ctx.query(&top_sql, &[&limit]).await {
                 Ok(r) => r,
                 // Installed but not loaded (shared_preload_libraries): report, do not fail.
                 Err(e)
@@ -124,11 +124,7 @@ impl Collector for Statements {
                         coalesce(sum(rows), 0)::float8 AS rows, count(*)::int8 AS n \
                  FROM (SELECT calls, total_exec_time, rows FROM {view} ORDER BY total_exec_time DESC OFFSET $1) t"
             );
-            let rest = ctx
-                .client
-                .query_one(&rest_sql, &[&limit])
-                .await
-                .map_err(q)?;
+            let rest = ctx.query_one(&rest_sql, &[&limit]).await.map_err(q)?;
 
             let mut calls = ctx.counter("pgmig_statement_calls_total", "Calls of each top statement, from pg_stat_statements.calls; queryid=\"other\" sums the rest.");
             let mut exec = ctx.counter("pgmig_statement_exec_seconds_total", "Total execution time of each top statement, from pg_stat_statements.total_exec_time; queryid=\"other\" sums the rest.");

@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 
-use prometheus::proto::MetricFamily;
+use crate::exposition::Rendered;
 
 use super::parse::{Entry, Severity};
 use super::sqlstate::SqlState;
@@ -133,7 +133,7 @@ impl Counts {
         self.series.len()
     }
 
-    pub fn family(&self, target: &str) -> MetricFamily {
+    pub fn family(&self, target: &str) -> Rendered {
         let mut f = Family::counter(
             "pgmig_server_errors_total",
             "ERROR, FATAL and PANIC entries in the PostgreSQL server log since the exporter started, by SQLSTATE (code, or \"other\" beyond the allow-list or max_codes) and its class.",
@@ -173,23 +173,10 @@ mod tests {
 
     fn values(c: &Counts) -> Vec<(String, String, String, f64)> {
         let f = c.family("t");
-        f.get_metric()
-            .iter()
-            .map(|m| {
-                let l = |n: &str| {
-                    m.get_label()
-                        .iter()
-                        .find(|p| p.name() == n)
-                        .unwrap()
-                        .value()
-                        .to_string()
-                };
-                (
-                    l("code"),
-                    l("code_class"),
-                    l("datname"),
-                    m.get_counter().get_value(),
-                )
+        f.samples()
+            .map(|(labels, v)| {
+                let l = |n: &str| crate::exposition::label_value(labels, n).unwrap();
+                (l("code"), l("code_class"), l("datname"), v)
             })
             .collect()
     }

@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prometheus::proto::MetricFamily;
+use crate::exposition::Rendered;
 use serde::Deserialize;
 
 use crate::config::Settings;
@@ -358,7 +358,7 @@ impl TargetLog {
         &self.follower.stats
     }
 
-    pub fn families(&self) -> Vec<MetricFamily> {
+    pub fn families(&self) -> Vec<Rendered> {
         let t = self.target.as_str();
         let base = [("target", t)];
         let s = &self.follower.stats;
@@ -424,7 +424,7 @@ impl TargetLog {
 }
 
 /// `pgmig_sqlstate_class_info`: the class names of the errcodes appendix.
-pub fn class_info_family() -> MetricFamily {
+pub fn class_info_family() -> Rendered {
     let mut f = Family::gauge(
         "pgmig_sqlstate_class_info",
         "The name of each SQLSTATE class (PostgreSQL's errcodes appendix); the value is always 1. Join on code_class.",
