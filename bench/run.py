@@ -378,7 +378,7 @@ def perf_profile(pid, seconds, out):
     r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,symbol", "--stdio", "-g", "none",
                         "--percent-limit", "0.7"], capture_output=True, text=True)
     with open(out, "w") as f:
-        f.write(r.stdout)
+        f.write("".join(line.rstrip() + "\n" for line in r.stdout.splitlines()))
     os.unlink(data)
     return out
 
@@ -447,6 +447,10 @@ def main():
         cfg = os.path.join(pg.dir, "pgmig.yml")
         with open(cfg, "w") as f:
             f.write("collectors:\n  statements: {top_n: 50}\n")
+            if a.scale == "large":
+                # Every index and 4,000 tables: about 75,000 series, the size of
+                # the reference's full setup, for the 75k-series targets.
+                f.write("  indexes: {max_indexes: 30100}\n  tables: {max_tables: 4000}\n")
         our_port = free_port()
         ours = Exporter("pg_migration_exporter",
                         [os.path.join(ROOT, "target/release/pg_migration_exporter"), "--web.listen-address", f"127.0.0.1:{our_port}",

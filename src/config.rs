@@ -532,11 +532,115 @@ fn merge_schedule(
 
 /// Parses a YAML config file's text. `file` is used in error messages only.
 fn parse_file(text: &str, file: &str) -> Result<FileConfig, ConfigError> {
-    if text.trim().is_empty() {
-        return Ok(FileConfig::default());
+    // A file named on purpose but empty is more likely a failed mount or a
+    // truncated write than a wish for defaults: say so rather than run with
+    // nothing the operator configured.
+    let blank = text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    });
+    if blank {
+        return Err(ConfigError::File {
+            file: file.to_string(),
+            line: Some(1),
+            message: "the file is empty (nothing but blank lines and comments): write `{}` for all the defaults, or leave out the config file".into(),
+        });
     }
+    check_flow_depth(text, file)?;
     serde_path_to_error::deserialize::<_, FileConfig>(serde_yaml_ng::Deserializer::from_str(text))
         .map_err(|e| yaml_error(e, file, text))
+}
+
+/// The deepest nesting of `[` and `{` a config file may use. Real ones
+/// use a few levels; the YAML parser slows down sharply on tens of
+/// thousands (a 200 kB file took minutes), so refuse those up front.
+const MAX_FLOW_DEPTH: usize = 32;
+
+fn check_flow_depth(text: &str, file: &str) -> Result<(), ConfigError> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let mut quote: Option<char> = None;
+    let mut prev = '\n';
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\n') => {
+                line += 1;
+                // Plain YAML strings do not span lines inside flow
+                // collections often enough to matter; quotes do.
+            }
+            (Some('"'), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') if !prev.is_alphanumeric() => quote = Some(c),
+            (None, '#') if prev.is_whitespace() => {
+                // A comment: skip to the end of the line.
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        line += 1;
+                        break;
+                    }
+                }
+                prev = '\n';
+                continue;
+            }
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Err(ConfigError::File {
+                        file: file.to_string(),
+                        line: Some(line),
+                        message: format!(
+                            "nesting deeper than {MAX_FLOW_DEPTH} levels of [ and {{: not a config file?"
+                        ),
+                    });
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = c;
+    }
+    Ok(())
+}
+
+/// Config files larger than this are refused before they are parsed: a
+/// real one is a few kilobytes, and a huge one is a mistake (or a path to
+/// something that is not a config file) that would only cost memory.
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a config file: at most [`MAX_CONFIG_BYTES`], UTF-8, with the line
+/// of the first invalid byte named.
+fn read_config_text(p: &std::path::Path, name: &str) -> Result<String, ConfigError> {
+    use std::io::Read as _;
+    let err = |line: Option<usize>, message: String| ConfigError::File {
+        file: name.to_string(),
+        line,
+        message,
+    };
+    let f = std::fs::File::open(p).map_err(|e| err(None, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::new();
+    f.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(None, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(err(
+            None,
+            format!(
+                "the file is larger than {} MiB: not a config file?",
+                MAX_CONFIG_BYTES >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        err(
+            Some(line),
+            format!("not valid UTF-8 (byte {at}): config files are UTF-8 text"),
+        )
+    })
 }
 
 /// Finds the line (1-based) of a key path such as `app_collectors[0].interval`
@@ -612,10 +716,55 @@ fn yaml_error(
     file: &str,
     text: &str,
 ) -> ConfigError {
-    let path = e.path().to_string();
+    let mut path = e.path().to_string();
     let inner = e.into_inner();
-    let line = locate_line(text, &path).or(inner.location().map(|l| l.line()));
+    // The key's own line for errors in a value (serde_yaml knows only the
+    // enclosing mapping's), the parser's for syntax errors found further
+    // down: the later of the two is right in both cases.
+    let mut line = match (locate_line(text, &path), inner.location().map(|l| l.line())) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    // "End of stream" errors are placed after the last line.
+    let last = text.lines().count().max(1);
+    line = line.map(|l| l.min(last));
     let mut message = inner.to_string();
+    if message.contains("cannot start any token")
+        && line
+            .and_then(|l| text.lines().nth(l - 1))
+            .is_some_and(|l| l.contains('\t'))
+    {
+        message = message.replacen(
+            "cannot start any token",
+            "cannot start any token (a tab: YAML indents with spaces)",
+            1,
+        );
+    }
+    // A key given twice: point at the second one, where the mistake is.
+    if let Some(field) = message
+        .split_once("duplicate field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(f, _)| f.to_string())
+    {
+        let full = if path == "." || path.is_empty() {
+            field.clone()
+        } else {
+            format!("{path}.{field}")
+        };
+        if let Some(first) = locate_line(text, &full) {
+            let lines: Vec<&str> = text.lines().collect();
+            let indent = |l: &str| l.len() - l.trim_start().len();
+            let first_indent = indent(lines[first - 1]);
+            if let Some(i) = lines.iter().enumerate().skip(first).find_map(|(i, l)| {
+                (indent(l) == first_indent && l.trim_start().starts_with(&format!("{field}:")))
+                    .then_some(i)
+            }) {
+                line = Some(i + 1);
+                path = full;
+                message = format!("given twice (first on line {first})");
+            }
+        }
+    }
     // serde_yaml appends " at line L column C"; the line is already in the prefix.
     if let Some(i) = message.find(" at line ") {
         message.truncate(i);
@@ -664,11 +813,7 @@ impl Settings {
         let (file_cfg, file_name) = match &config_file {
             Some(p) => {
                 let name = p.display().to_string();
-                let text = std::fs::read_to_string(p).map_err(|e| ConfigError::File {
-                    file: name.clone(),
-                    line: None,
-                    message: format!("cannot read: {e}"),
-                })?;
+                let text = read_config_text(p, &name)?;
                 (parse_file(&text, &name)?, name)
             }
             None => (FileConfig::default(), "<no config file>".to_string()),

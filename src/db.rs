@@ -165,17 +165,28 @@ pub async fn connect(
         client
             .batch_execute(&session_setup_sql(session, statement_timeout))
             .await?;
-        client
+        let row = client
             .query_one(
                 "SELECT pg_catalog.pg_backend_pid(), \
                  pg_catalog.current_setting('server_version_num')::int4, \
                  pg_catalog.current_setting('server_version'), \
                  current_user::text, \
                  (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) \
-                   OR pg_catalog.pg_has_role(current_user, 'pg_monitor', 'MEMBER')",
+                   OR pg_catalog.pg_has_role(current_user, 'pg_monitor', 'MEMBER'), \
+                 pg_catalog.current_setting('server_encoding')",
                 &[],
             )
-            .await
+            .await?;
+        // A SQL_ASCII database stores names as any bytes. Sent to a UTF8
+        // client, the server validates them and fails the whole query on
+        // one table name that is not UTF-8 (22021); sent as they are, the
+        // collectors read them lossily instead.
+        if row.get::<_, String>(5) == "SQL_ASCII" {
+            client
+                .batch_execute("SET client_encoding = 'SQL_ASCII'")
+                .await?;
+        }
+        Ok(row)
     };
     let row = match tokio::time::timeout(overall, setup).await {
         Ok(Ok(row)) => row,
