@@ -183,5 +183,40 @@ pub fn describe(s: &Settings) -> String {
             let _ = writeln!(o, "expected error codes of {op}: {}", codes.join(", "));
         }
     }
+    let sl = &s.server_log;
+    if sl.follow.is_empty() {
+        let _ = writeln!(o, "server log: off");
+    } else {
+        let _ = writeln!(
+            o,
+            "server log: read every {}, max_codes={} max_series={}{}",
+            sl.poll_interval,
+            sl.max_codes,
+            sl.max_series,
+            if sl.codes.is_empty() {
+                String::new()
+            } else {
+                format!(", {} codes allowed", sl.codes.len())
+            }
+        );
+        for f in &sl.follow {
+            let _ = writeln!(
+                o,
+                "  {}: {} ({:?})",
+                f.target.as_deref().unwrap_or("(the only target)"),
+                f.directory.display(),
+                f.format
+            );
+        }
+        for m in &sl.migrations {
+            let _ = writeln!(
+                o,
+                "  migration {}: {} expected, {} forbidden codes",
+                m.name,
+                m.expected_codes.len(),
+                m.forbidden_codes.len()
+            );
+        }
+    }
     o
 }

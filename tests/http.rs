@@ -196,7 +196,32 @@ fn check_config_prints_what_would_run_without_secrets() {
     assert!(out.contains("db.example:6432/app: host=db.example port=6432 user=mon dbname=app password=<redacted> sslmode=verify-full"), "{out}");
     assert!(out.contains("locks: every 1s (timeout 2s)"), "{out}");
     assert!(out.contains("lock_timeout=100ms"), "{out}");
+    assert!(out.contains("server log: off"), "{out}");
     assert!(!out.contains("s3cret-pw"));
+}
+
+#[test]
+fn check_config_prints_the_server_log_section() {
+    let dir = std::env::temp_dir().join(format!("pgmig-slcfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("sl.yml");
+    std::fs::write(
+        &p,
+        "server_log:\n  poll_interval: 2s\n  follow:\n    - directory: /var/log/pg\n      format: csvlog\n  migrations:\n    - name: m1\n      forbidden_codes: [42P10]\n",
+    )
+    .unwrap();
+    let (ok, out, err) = check_config(
+        &["--config.file", p.to_str().unwrap()],
+        &[("PGMIG_DATABASE_URL", "postgres://mon@db.example/app")],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("server log: read every 2s"), "{out}");
+    assert!(out.contains("/var/log/pg (Csvlog)"), "{out}");
+    assert!(
+        out.contains("migration m1: 0 expected, 1 forbidden codes"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
