@@ -246,6 +246,50 @@ def promtool_problems(port):
     return len([l for l in out.splitlines() if l.strip()])
 
 
+DEFAULT_TIMEOUTS_S = {"probe": 2, "locks": 2, "activity": 2, "progress": 5, "database": 5, "statements": 10, "indexes": 15,
+                      "tables": 15, "functions": 10, "expected_objects": 10, "frameworks": 10}
+
+
+def collector_report(port):
+    """Per collector, from this exporter's own self-metrics: runs, mean and
+    worst-case duration (the smallest histogram bucket holding every run),
+    errors and timeouts, series dropped by a cardinality bound, and whether
+    every run stayed within the default timeout."""
+    _, body = scrape(port)
+    if body is None:
+        return None
+    out = {}
+    sample = re.compile(r'^(pgmig_collector_[a-z_]+)\{([^}]*)\} (\S+)$')
+    for line in body.decode(errors="replace").splitlines():
+        m = sample.match(line)
+        if not m:
+            continue
+        name, labels, value = m.group(1), dict(re.findall(r'(\w+)="([^"]*)"', m.group(2))), float(m.group(3))
+        c = out.setdefault(labels.get("collector", "?"), {"runs": 0, "sum_s": 0.0, "buckets": [], "errors": 0, "timeouts": 0,
+                                                          "series_dropped": 0, "success": None})
+        if name == "pgmig_collector_duration_seconds_count":
+            c["runs"] += value
+        elif name == "pgmig_collector_duration_seconds_sum":
+            c["sum_s"] += value
+        elif name == "pgmig_collector_duration_seconds_bucket":
+            c["buckets"].append((float(labels["le"]), value))
+        elif name == "pgmig_collector_errors_total":
+            c["timeouts" if labels.get("kind") == "timeout" else "errors"] += value
+        elif name == "pgmig_collector_series_dropped":
+            c["series_dropped"] += value
+        elif name == "pgmig_collector_success":
+            c["success"] = value if c["success"] is None else min(c["success"], value)
+    for name, c in out.items():
+        runs = c["runs"]
+        worst = next((le for le, n in sorted(c.pop("buckets")) if n >= runs), None) if runs else None
+        c["mean_ms"] = c.pop("sum_s") * 1000 / runs if runs else None
+        c["worst_at_most_s"] = worst
+        timeout = DEFAULT_TIMEOUTS_S.get(name)
+        c["default_timeout_s"] = timeout
+        c["within_default_timeout"] = None if timeout is None or worst is None else (worst <= timeout and c["timeouts"] == 0)
+    return out
+
+
 def lock_visibility(pg, port):
     """Seconds from a lock queue forming to pgmig_blocked_backends >= 1 on /metrics."""
     holder = subprocess.Popen([os.path.join(pg.bin, "psql") if os.path.exists(os.path.join(pg.bin, "psql")) else "/usr/bin/psql",
@@ -535,6 +579,7 @@ def main():
                 "promtool_problems": promtool_problems(e.port),
                 "rounds": rs,
             }
+        results["collectors"] = {e.name: collector_report(e.port) for e in exporters if not e.scrape_based}
         print("bench: the SQL floor (65 s of statements from the server log, replayed in psql)...", flush=True)
         results["sql_floor"] = sql_floor(pg, "pgmig")
         results["lock_visible_after_s"] = lock_visibility(pg, ours.port)
@@ -579,6 +624,12 @@ def main():
             ("peak_rss_mb", "peak RSS MB", "{:.1f}"), ("promtool_problems", "promtool problems", "{}")]
     for key, label, fmt in rows:
         print(f"{label:34}" + "".join(f"{fmt.format(v[key]) if v[key] is not None else '-':>28}" for v in results["exporters"].values()))
+    for name, report in results.get("collectors", {}).items():
+        print(f"\n{short(name)} collectors: runs, mean ms, worst run at most (s), default timeout (s), timeouts, errors, series dropped")
+        for c, v in sorted((report or {}).items()):
+            mean = f"{v['mean_ms']:.1f}" if v["mean_ms"] is not None else "-"
+            print(f"  {c:18}{v['runs']:>7.0f}{mean:>10}{str(v['worst_at_most_s']):>8}{str(v['default_timeout_s']):>6}"
+                  f"{v['timeouts']:>5.0f}{v['errors']:>5.0f}{v['series_dropped']:>7.0f}")
     print(f"\nlock queue visible on /metrics after: {results['lock_visible_after_s']}")
     print(f"SQL floor: {json.dumps(results['sql_floor'])}")
     print(f"under ACCESS EXCLUSIVE: {json.dumps(results['under_access_exclusive'])}")
