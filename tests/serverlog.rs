@@ -5,7 +5,9 @@
 //! before the exporter starts (which must not be counted), then 23505, 42P01,
 //! 42P10 and a deadlock (40P01) with a log rotation in the middle and a
 //! truncation at the end, and checks the counters rise by exactly the
-//! number provoked.
+//! number provoked. An app collector whose query always fails (22012) puts
+//! the exporter's own errors in the same log: they are left out of the
+//! counts (matched by `application_name`) and counted apart.
 
 mod common;
 
@@ -170,7 +172,7 @@ async fn play(case: Case) {
         .map(|p| format!("      log_line_prefix: '{p}'\n"))
         .unwrap_or_default();
     let cfg_text = format!(
-        "targets:\n  - name: pg\n    dsn: {url}\nserver_log:\n  poll_interval: 500ms\n  follow:\n    - directory: {dir}\n      format: {format}\n{prefix_line}  migrations:\n    - name: fix_organizations_import\n      expected_codes: [23505]\n      forbidden_codes: [42P10]\n",
+        "targets:\n  - name: pg\n    dsn: {url}\napp_collectors:\n  - name: always_fails\n    interval: 500ms\n    sql: SELECT 1/0 AS v\n    metrics:\n      - {{name: never_served, type: gauge, value: v}}\nserver_log:\n  poll_interval: 500ms\n  follow:\n    - directory: {dir}\n      format: {format}\n{prefix_line}  migrations:\n    - name: fix_organizations_import\n      expected_codes: [23505]\n      forbidden_codes: [42P10]\n",
         url = pg.url("postgres"),
         dir = log_dir.display(),
         format = case.format,
@@ -249,13 +251,18 @@ async fn play(case: Case) {
     )
     .await;
     deadlock(&pg, &db).await;
+    // The same code as the exporter's own failing query, from a session of the application.
+    fails_with(&c, "SELECT 1/0", "22012").await;
     wait_until("the rotation to a new file", || {
         log_files(&log_dir, case.suffix).len() > files_before
     });
 
     let want = [2.0, 3.0, 2.0, 1.0];
+    let own = |m: &Metrics| m.get("pgmig_server_log_own_errors_total", &[("target", "pg")]);
     e.wait_for("every provoked error counted", T, |m| {
         (counts(m, &db) == want
+            && errors(m, &db, "22012") == 1.0
+            && own(m) >= Some(2.0)
             && m.get("pgmig_server_log_lag_bytes", &[("target", "pg")]) == Some(0.0))
         .then_some(())
     });
@@ -263,6 +270,20 @@ async fn play(case: Case) {
     std::thread::sleep(Duration::from_secs(2));
     let m = e.metrics();
     assert_eq!(counts(&m, &db), want, "{}", m.raw);
+    assert_eq!(
+        m.sum("pgmig_server_errors_total", &[("code", "22012")]),
+        1.0,
+        "the exporter's own failing query is not the application's error: {}",
+        m.raw
+    );
+    assert!(
+        m.sum(
+            "pgmig_collector_errors_total",
+            &[("collector", "app:always_fails")]
+        ) >= 2.0,
+        "{}",
+        m.raw
+    );
     assert!(
         m.get(
             "pgmig_server_log_reopens_total",
@@ -351,7 +372,8 @@ async fn stderr_with_sqlstate_in_the_prefix_counts_errors_too() {
         destination: "stderr",
         format: "stderr",
         suffix: ".log",
-        prefix: Some("%m [%p] %e %q%u@%d "),
+        // %a: without it the exporter's own entries cannot be told apart.
+        prefix: Some("%m [%p] %e %q%u@%d/%a "),
     })
     .await;
 }

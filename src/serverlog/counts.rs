@@ -168,6 +168,7 @@ mod tests {
             code: *code,
             user: "u",
             datname: db,
+            application_name: "app",
         }
     }
 

@@ -17,6 +17,7 @@
 //! | `pgmig_server_log_lag_bytes` | gauge | target |
 //! | `pgmig_server_log_following` | gauge | target |
 //! | `pgmig_server_log_reopens_total` | counter | target, reason |
+//! | `pgmig_server_log_own_errors_total` | counter | target |
 //! | `pgmig_server_error_code_expected` | gauge | target, code, migration |
 //! | `pgmig_server_error_code_forbidden` | gauge | target, code, migration |
 //! | `pgmig_sqlstate_class_info` | gauge | code_class, class_name |
@@ -313,19 +314,31 @@ pub struct TargetLog {
     target: String,
     follower: Follower,
     counts: Counts,
+    /// The exporter's `application_name`: its own sessions' errors (a
+    /// collector's query cancelled at its timeout, a `lock_timeout`) are not
+    /// the application's and must not trip the error-rate rules.
+    own_application_name: String,
+    own_errors: u64,
     expected: CodeList,
     forbidden: CodeList,
     last_error: Option<String>,
 }
 
 impl TargetLog {
-    pub fn new(target: &str, cfg: &ServerLogConfig, follow: &FollowConfig) -> TargetLog {
+    pub fn new(
+        target: &str,
+        cfg: &ServerLogConfig,
+        follow: &FollowConfig,
+        own_application_name: &str,
+    ) -> TargetLog {
         let (expected, forbidden) = cfg.lists(target);
         let always: Vec<SqlState> = expected.iter().chain(&forbidden).map(|(c, _)| *c).collect();
         TargetLog {
             target: target.to_string(),
             follower: Follower::new(follow.options()),
             counts: Counts::new(&cfg.codes, &always, cfg.max_codes, cfg.max_series),
+            own_application_name: own_application_name.to_string(),
+            own_errors: 0,
             expected,
             forbidden,
             last_error: None,
@@ -334,8 +347,18 @@ impl TargetLog {
 
     /// Reads what is new (at most `budget` bytes). Returns whether it caught up.
     pub fn poll(&mut self, budget: u64) -> bool {
-        let counts = &mut self.counts;
-        let r = self.follower.poll(budget, &mut |e| counts.add(e));
+        let (counts, own, own_errors) = (
+            &mut self.counts,
+            self.own_application_name.as_str(),
+            &mut self.own_errors,
+        );
+        let r = self.follower.poll(budget, &mut |e| {
+            if !own.is_empty() && e.application_name == own {
+                *own_errors += 1;
+            } else {
+                counts.add(e)
+            }
+        });
         match r {
             Ok(caught_up) => {
                 if self.last_error.take().is_some() {
@@ -394,6 +417,12 @@ impl TargetLog {
         );
         reopens.add(&[("reason", "rotation")], s.rotations as f64);
         reopens.add(&[("reason", "truncation")], s.truncations as f64);
+        let mut own = Family::counter(
+            "pgmig_server_log_own_errors_total",
+            "Error entries of the server log from the exporter's own sessions (matched by its application_name: a collector's query cancelled at its timeout, a lock_timeout), left out of pgmig_server_errors_total.",
+            &base,
+        );
+        own.add(&[], self.own_errors as f64);
         let mut expected = Family::gauge(
             "pgmig_server_error_code_expected",
             "1 for each SQLSTATE a migration expects (server_log.migrations[].expected_codes): the rules do not call these unexpected.",
@@ -417,6 +446,7 @@ impl TargetLog {
             lag.finish(),
             following.finish(),
             reopens.finish(),
+            own.finish(),
             expected.finish(),
             forbidden.finish(),
         ]
@@ -452,7 +482,7 @@ pub async fn run(settings: Arc<Settings>, state: Arc<State>) {
         let t = &settings.targets[ti];
         let key = (ti, "server_log", crate::poller::main_database(t));
         tracing::info!(target = %t.name, directory = %f.directory.display(), "following the server log");
-        let mut log = TargetLog::new(&t.name, cfg, f);
+        let mut log = TargetLog::new(&t.name, cfg, f, &settings.session.application_name);
         let state = state.clone();
         let every = cfg.poll_interval.0;
         tokio::spawn(async move {

@@ -1,19 +1,23 @@
 //! Parsing one log record of each format, reading only the fields the
-//! collector needs (severity, SQLSTATE, user, database) and allocating
-//! nothing per record: values are slices of the record, except the rare
-//! escaped ones, which are decoded into buffers the parser reuses.
+//! collector needs (severity, SQLSTATE, user, database, and for errors the
+//! application name, so that the exporter's own sessions are left out) and
+//! allocating nothing per record: values are slices of the record, except
+//! the rare escaped ones, which are decoded into buffers the parser reuses.
 //!
 //! - jsonlog (PostgreSQL 15+): one JSON object per line; newlines in values
 //!   are escaped. Keys `error_severity`, `state_code` (absent for 00000),
-//!   `user` and `dbname` (absent for background processes). PostgreSQL writes
-//!   them all before `message`, so the scan stops there.
+//!   `user` and `dbname` (absent for background processes) come before
+//!   `message`, where the scan of a non-error entry stops; an error entry is
+//!   read on to `application_name`.
 //! - csvlog: one CSV record per entry; quoted fields may hold newlines.
 //!   Columns 1 (user_name), 2 (database_name), 11 (error_severity) and 12
-//!   (sql_state_code) are read; the scan stops after column 12.
+//!   (sql_state_code) are read; a non-error entry's scan stops after column
+//!   12, an error's after column 22 (application_name).
 //! - stderr: one line per entry plus DETAIL/HINT/STATEMENT/CONTEXT lines with
 //!   the same prefix, and continuation lines starting with a tab. The
-//!   SQLSTATE is only there when `log_line_prefix` has `%e`; the prefix is
-//!   matched with the configured `log_line_prefix` (see [`Prefix`]).
+//!   SQLSTATE is only there when `log_line_prefix` has `%e`, the application
+//!   name only with `%a`; the prefix is matched with the configured
+//!   `log_line_prefix` (see [`Prefix`]).
 
 use super::sqlstate::is_sqlstate;
 
@@ -60,6 +64,9 @@ pub struct Entry<'a> {
     /// Empty when the entry has none (background processes).
     pub user: &'a str,
     pub datname: &'a str,
+    /// The session's `application_name`; empty when the entry has none or
+    /// the format does not carry it (stderr without `%a`).
+    pub application_name: &'a str,
 }
 
 /// The outcome of parsing one record.
@@ -93,6 +100,7 @@ struct Raw {
 pub struct Scratch {
     user: String,
     datname: String,
+    application_name: String,
 }
 
 fn text<'a>(
@@ -236,32 +244,53 @@ pub fn jsonlog<'a>(rec: &'a [u8], scratch: &'a mut Scratch) -> Result<'a> {
         return Err(Unparsable);
     }
     i += 1;
-    let (mut sev, mut code, mut user, mut db) = (
+    let (mut sev, mut code, mut user, mut db, mut app) = (
+        Raw::default(),
         Raw::default(),
         Raw::default(),
         Raw::default(),
         Raw::default(),
     );
+    // Set once an error entry's message is reached: what follows is read
+    // only for the application name, and an entry cut short there (longer
+    // than the read buffer) is still counted.
+    let mut past_message = false;
+    macro_rules! bad {
+        () => {
+            if past_message {
+                break;
+            } else {
+                return Err(Unparsable);
+            }
+        };
+    }
     loop {
         i = skip_ws(b, i);
         match b.get(i) {
             Some(b'}') => break,
             Some(b'"') => {}
-            _ => return Err(Unparsable),
+            _ => bad!(),
         }
-        let (ks, ke, _, next) = json_string(b, i).ok_or(Unparsable)?;
+        let Some((ks, ke, _, next)) = json_string(b, i) else {
+            bad!()
+        };
         let key = &b[ks..ke];
         i = skip_ws(b, next);
         if b.get(i) != Some(&b':') {
-            return Err(Unparsable);
+            bad!()
         }
         i = skip_ws(b, i + 1);
         if key == b"message" && sev.present {
-            // Every field read here comes before the message.
-            break;
+            if !is_error(b, sev) {
+                // Every field a non-error entry needs comes before the message.
+                break;
+            }
+            past_message = true;
         }
         if b.get(i) == Some(&b'"') {
-            let (vs, ve, esc, next) = json_string(b, i).ok_or(Unparsable)?;
+            let Some((vs, ve, esc, next)) = json_string(b, i) else {
+                bad!()
+            };
             let raw = Raw {
                 start: vs,
                 end: ve,
@@ -273,31 +302,38 @@ pub fn jsonlog<'a>(rec: &'a [u8], scratch: &'a mut Scratch) -> Result<'a> {
                 b"state_code" => code = raw,
                 b"user" => user = raw,
                 b"dbname" => db = raw,
+                b"application_name" => app = raw,
                 _ => {}
             }
             i = next;
         } else {
-            i = json_skip_value(b, i).ok_or(Unparsable)?;
+            let Some(next) = json_skip_value(b, i) else {
+                bad!()
+            };
+            i = next;
         }
         i = skip_ws(b, i);
         match b.get(i) {
             Some(b',') => i += 1,
             Some(b'}') => break,
-            _ => return Err(Unparsable),
+            _ => bad!(),
         }
     }
     if !sev.present || sev.escaped {
         return Err(Unparsable);
     }
-    finish(rec, sev, code, user, db, scratch, json_unescape)
+    finish(rec, [sev, code, user, db, app], scratch, json_unescape)
 }
 
+/// Whether an unescaped severity value is one that is counted.
+fn is_error(b: &[u8], sev: Raw) -> bool {
+    !sev.escaped && matches!(classify(&b[sev.start..sev.end]), Some(Some(_)))
+}
+
+/// `fields`: severity, code, user, database, application name.
 fn finish<'a>(
     rec: &'a [u8],
-    sev: Raw,
-    code: Raw,
-    user: Raw,
-    db: Raw,
+    [sev, code, user, db, app]: [Raw; 5],
     scratch: &'a mut Scratch,
     unescape: fn(&[u8], &mut String),
 ) -> Result<'a> {
@@ -310,12 +346,14 @@ fn finish<'a>(
     let Scratch {
         user: su,
         datname: sd,
+        application_name: sa,
     } = scratch;
     Ok(Parsed::Error(Entry {
         severity,
         code,
         user: text(rec, user, su, unescape),
         datname: text(rec, db, sd, unescape),
+        application_name: text(rec, app, sa, unescape),
     }))
 }
 
@@ -329,16 +367,18 @@ fn csv_unescape(b: &[u8], out: &mut String) {
 /// Parses one csvlog record (a quoted field may contain newlines).
 pub fn csvlog<'a>(rec: &'a [u8], scratch: &'a mut Scratch) -> Result<'a> {
     let b = rec;
-    let (mut sev, mut user, mut db) = (Raw::default(), Raw::default(), Raw::default());
+    let (mut sev, mut user, mut db, mut code, mut app) = Default::default();
     let mut i = 0;
     let mut col = 0;
-    let code = loop {
+    'fields: loop {
         let raw = if b.get(i) == Some(&b'"') {
             let start = i + 1;
             let mut j = start;
             let mut escaped = false;
             loop {
                 match b[j..].iter().position(|&c| c == b'"') {
+                    // Cut short after the code (an entry longer than the read buffer): counted.
+                    None if col > 12 => break 'fields,
                     None => return Err(Unparsable),
                     Some(p) => {
                         j += p;
@@ -378,19 +418,32 @@ pub fn csvlog<'a>(rec: &'a [u8], scratch: &'a mut Scratch) -> Result<'a> {
             1 => user = raw,
             2 => db = raw,
             11 => sev = raw,
-            12 => break raw,
+            12 => {
+                code = raw;
+                if !is_error(b, sev) {
+                    break;
+                }
+            }
+            22 => {
+                app = raw;
+                break;
+            }
             _ => {}
         }
         if b.get(i) != Some(&b',') {
+            if col > 12 {
+                // A record cut short after the code: counted, without an application name.
+                break;
+            }
             return Err(Unparsable);
         }
         i += 1;
         col += 1;
-    };
+    }
     if !sev.present || sev.escaped || !code.present {
         return Err(Unparsable);
     }
-    finish(rec, sev, code, user, db, scratch, csv_unescape)
+    finish(rec, [sev, code, user, db, app], scratch, csv_unescape)
 }
 
 /// Whether `b` starts like a csvlog record: `YYYY-MM-DD HH:MM:SS`. Used to
@@ -449,6 +502,7 @@ struct Captures<'a> {
     user: Option<&'a [u8]>,
     db: Option<&'a [u8]>,
     code: Option<&'a [u8]>,
+    app: Option<&'a [u8]>,
 }
 
 fn trim_spaces(mut b: &[u8]) -> &[u8] {
@@ -538,6 +592,7 @@ impl Prefix {
             user: None,
             db: None,
             code: None,
+            app: None,
         };
         let mut pos = 0;
         for k in 0..upto {
@@ -574,6 +629,7 @@ impl Prefix {
                         b'u' => caps.user = Some(v),
                         b'd' => caps.db = Some(v),
                         b'e' => caps.code = Some(v),
+                        b'a' => caps.app = Some(v),
                         _ => {}
                     }
                     pos = end;
@@ -613,7 +669,11 @@ impl Prefix {
                 }
                 _ => return Err(Unparsable),
             };
-            let Scratch { user, datname } = scratch;
+            let Scratch {
+                user,
+                datname,
+                application_name,
+            } = scratch;
             let lossy = |b: &[u8], out: &mut String| out.push_str(&String::from_utf8_lossy(b));
             let as_text = |b: Option<&'a [u8]>, out: &'a mut String| -> &'a str {
                 let b = b.unwrap_or_default();
@@ -631,6 +691,7 @@ impl Prefix {
                 code,
                 user: as_text(caps.user, user),
                 datname: as_text(caps.db, datname),
+                application_name: as_text(caps.app, application_name),
             }));
         }
         Err(Unparsable)
@@ -778,6 +839,55 @@ mod tests {
             .parse_line(b"2026-11-22 03:59:12 UTC [42    ] %40P01FATAL:  x", &mut s)
             .unwrap());
         assert_eq!((&e.code, e.severity), (b"40P01", Severity::Fatal));
+    }
+
+    #[test]
+    fn error_entries_carry_the_application_name_in_every_format() {
+        let mut s = Scratch::default();
+        // jsonlog: application_name comes after the message, which may hold anything.
+        let line = br#"{"user":"pgmig","dbname":"app","error_severity":"ERROR","state_code":"57014","message":"canceling statement due to \"statement timeout\", {x}","statement":"select 1","application_name":"pg_migration_exporter","backend_type":"client backend"}"#;
+        let e = err(jsonlog(line, &mut s).unwrap());
+        assert_eq!(
+            (e.application_name, &e.code),
+            ("pg_migration_exporter", b"57014")
+        );
+        let line = br#"{"user":"u","error_severity":"ERROR","state_code":"22012","message":"division by zero","application_name":"we\"ird"}"#;
+        assert_eq!(
+            err(jsonlog(line, &mut s).unwrap()).application_name,
+            "we\"ird"
+        );
+        let line = br#"{"user":"u","error_severity":"ERROR","state_code":"22012","message":"m"}"#;
+        assert_eq!(err(jsonlog(line, &mut s).unwrap()).application_name, "");
+        // csvlog: column 22, after quoted fields with commas, quotes and newlines.
+        let rec = b"2026-11-22 03:59:12.026 UTC,\"pgmig\",\"app\",1,\"[local]\",s,2,\"SELECT\",t,3/3,0,ERROR,55P03,\"could not obtain lock, \"\"t\"\"\",,,,,\"ctx\nline\",\"select 1,\n2\",19,,\"pg_migration_exporter\",\"client backend\",,0";
+        let e = err(csvlog(rec, &mut s).unwrap());
+        assert_eq!(
+            (e.application_name, &e.code, e.user),
+            ("pg_migration_exporter", b"55P03", "pgmig")
+        );
+        // Cut short after the code: still an error, with no application name.
+        let rec = b"2026-11-22 03:59:12.026 UTC,\"u\",\"d\",1,,s,1,,t,,0,ERROR,22012,\"division by zero\"";
+        assert_eq!(err(csvlog(rec, &mut s).unwrap()).application_name, "");
+        // stderr: only with %a in the prefix.
+        let p = Prefix::parse("%m [%p] %e %q%u@%d/%a ").unwrap();
+        let e = err(p
+            .parse_line(
+                b"2026-11-22 03:59:12.050 UTC [31952] 57014 pgmig@app/pg_migration_exporter ERROR:  canceling statement",
+                &mut s,
+            )
+            .unwrap());
+        assert_eq!(
+            (e.user, e.datname, e.application_name),
+            ("pgmig", "app", "pg_migration_exporter")
+        );
+        let p = Prefix::parse("%m [%p] %e %q%u@%d ").unwrap();
+        let e = err(p
+            .parse_line(
+                b"2026-11-22 03:59:12.050 UTC [1] 57014 pgmig@app ERROR:  x",
+                &mut s,
+            )
+            .unwrap());
+        assert_eq!(e.application_name, "");
     }
 
     #[test]
