@@ -52,6 +52,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPORTER = os.path.join(ROOT, "target/release/pg_migration_exporter")
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -249,15 +250,21 @@ def promtool_problems(port):
     return len([l for l in out.splitlines() if l.strip()])
 
 
-DEFAULT_TIMEOUTS_S = {"probe": 2, "locks": 2, "activity": 2, "progress": 5, "database": 5, "statements": 10, "indexes": 15,
-                      "tables": 15, "functions": 10, "expected_objects": 10, "frameworks": 10}
+def default_timeouts():
+    """Each built-in collector's default timeout in seconds, as the exporter
+    itself reports it (`--check-config` without a config file)."""
+    r = subprocess.run([EXPORTER, "--check-config"], capture_output=True, text=True,
+                       env={"PATH": os.environ.get("PATH", ""), "PGMIG_DATABASE_URL": "postgres://bench@127.0.0.1/bench"})
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    return {name: float(v) * units[u]
+            for name, v, u in re.findall(r"^  (\w+): every \S+ \(timeout ([0-9.]+)(ms|s|m|h)\)", r.stdout, re.M)}
 
 
-def collector_report(port):
+def collector_report(port, timeouts=None):
     """Per collector, from this exporter's own self-metrics: runs, mean and
     worst-case duration (the smallest histogram bucket holding every run),
     errors and timeouts, series dropped by a cardinality bound, and whether
-    every run stayed within the default timeout."""
+    every run stayed within its default timeout (`timeouts`, by collector)."""
     _, body = scrape(port)
     if body is None:
         return None
@@ -287,7 +294,7 @@ def collector_report(port):
         worst = next((le for le, n in sorted(c.pop("buckets")) if n >= runs), None) if runs else None
         c["mean_ms"] = c.pop("sum_s") * 1000 / runs if runs else None
         c["worst_at_most_s"] = worst
-        timeout = DEFAULT_TIMEOUTS_S.get(name)
+        timeout = (timeouts or {}).get(name)
         c["default_timeout_s"] = timeout
         c["within_default_timeout"] = None if timeout is None or worst is None else (worst <= timeout and c["timeouts"] == 0)
     return out
@@ -347,12 +354,11 @@ def under_lock(pg, exporters):
                               for l in text.splitlines())
                 if not skipped:
                     time.sleep(1)
-        _, body = scrape(e.port, timeout=35)
-        text = body.decode(errors="replace") if body else ""
-        timeouts = sum(float(l.rsplit(" ", 1)[1]) for l in text.splitlines()
-                       if l.startswith("pgmig_collector_errors_total{") and 'kind="timeout"' in l)
+        timeouts = None
+        if e.name == "pg_migration_exporter":
+            timeouts = sum(c["timeouts"] for c in (collector_report(e.port) or {}).values())
         out[e.name] = {"scrape_s": times, "locked_table_reported_skipped": skipped if e.name == "pg_migration_exporter" else None,
-                       "collector_timeouts_total": timeouts if e.name == "pg_migration_exporter" else None}
+                       "collector_timeouts_total": timeouts}
     holder.wait()
     waiter.join()
     return out
@@ -515,7 +521,7 @@ def main():
                 f.write(f"  indexes: {{max_indexes: {idx}}}\n  tables: {{max_tables: {tbl}}}\n")
         our_port = free_port()
         ours = Exporter("pg_migration_exporter",
-                        [os.path.join(ROOT, "target/release/pg_migration_exporter"), "--web.listen-address", f"127.0.0.1:{our_port}",
+                        [EXPORTER, "--web.listen-address", f"127.0.0.1:{our_port}",
                          "--config.file", cfg, "--log.level", "warn"],
                         {"PGMIG_DATABASE_URL": f"postgres://pgmig@127.0.0.1:{pg.port}/postgres?sslmode=disable", "PGMIG_TARGET_NAME": "bench"},
                         our_port, "pgmig", False)
@@ -529,7 +535,7 @@ def main():
                                                       "functions", "expected_objects", "frameworks"]))
         fast_port = free_port()
         exporters.append(Exporter("pg_migration_exporter_locks_activity",
-                                  [os.path.join(ROOT, "target/release/pg_migration_exporter"), "--web.listen-address",
+                                  [EXPORTER, "--web.listen-address",
                                    f"127.0.0.1:{fast_port}", "--config.file", fast_cfg, "--log.level", "warn"],
                                   {"PGMIG_DATABASE_URL": f"postgres://pgmig_fast@127.0.0.1:{pg.port}/postgres?sslmode=disable",
                                    "PGMIG_TARGET_NAME": "bench"},
@@ -591,7 +597,8 @@ def main():
                 "promtool_problems": promtool_problems(e.port),
                 "rounds": rs,
             }
-        results["collectors"] = {e.name: collector_report(e.port) for e in exporters if not e.scrape_based}
+        timeouts = default_timeouts()
+        results["collectors"] = {e.name: collector_report(e.port, timeouts) for e in exporters if not e.scrape_based}
         print("bench: the SQL floor (65 s of statements from the server log, replayed in psql)...", flush=True)
         results["sql_floor"] = sql_floor(pg, "pgmig")
         results["lock_visible_after_s"] = lock_visibility(pg, ours.port)
