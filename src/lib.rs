@@ -18,6 +18,7 @@ pub mod expected;
 pub mod exposition;
 pub mod http;
 pub mod logging;
+pub mod plan;
 pub mod poller;
 pub mod selfmetrics;
 pub mod serverlog;
