@@ -77,7 +77,7 @@ pub fn create_index(i: &IndexStmt, ctx: &mut Ctx, f: &mut Facts) {
     } else {
         i.idxname.clone()
     };
-    let name = format!("{}.{name}", schema_of(&t));
+    let name = format!("{}.{}", schema_of(&t), super::analyze::quote_ident(&name));
     ctx.set.index_table.insert(name.clone(), t.clone());
     if !i.concurrent && ctx.existing(&t) {
         f.hazard("index-not-concurrent", &name);
@@ -205,6 +205,9 @@ fn alter_cmd(t: &str, cmd: &AlterTableCmd, ctx: &mut Ctx, f: &mut Facts) {
                 .and_then(|i| i.foreign_table.clone())
             {
                 f.lock(&r, LockMode::AccessExclusive);
+                if let Some(refs) = ctx.set.references.get_mut(t) {
+                    refs.retain(|x| *x != r);
+                }
             }
             f.drop("constraint", key);
         }
@@ -440,16 +443,14 @@ fn constraint(
                 if existing {
                     f.hazard("unique-without-index", &key);
                 }
-                f.create("index", format!("{}.{name}", schema_of(t)));
-                ctx.set
-                    .index_table
-                    .insert(format!("{}.{name}", schema_of(t)), t.to_string());
+                f.create("index", index_name(t, &name));
+                ctx.set.index_table.insert(index_name(t, &name), t.to_string());
             } else {
                 // USING INDEX renames the index to the constraint's name.
-                let old = format!("{}.{}", schema_of(t), c.indexname);
-                if old != format!("{}.{name}", schema_of(t)) {
+                let old = index_name(t, &c.indexname);
+                if old != index_name(t, &name) {
                     f.drop("index", old);
-                    f.create("index", format!("{}.{name}", schema_of(t)));
+                    f.create("index", index_name(t, &name));
                 }
             }
             f.create("constraint", key.clone());
@@ -457,6 +458,11 @@ fn constraint(
     }
     let _ = relname_of;
     ctx.set.constraints.insert(key, info);
+}
+
+/// An index lives in its table's schema.
+fn index_name(table: &str, index: &str) -> String {
+    format!("{}.{}", schema_of(table), super::analyze::quote_ident(index))
 }
 
 /// The column of `CHECK (col IS NOT NULL)`, which lets SET NOT NULL skip its scan.

@@ -226,22 +226,45 @@ pub fn has_option(opts: &[Node], name: &str) -> bool {
         .any(|o| matches!(o.node.as_ref(), Some(NodeEnum::DefElem(d)) if d.defname == name))
 }
 
-/// `schema.relation`, `public` when the statement does not say.
+/// `schema.relation`, `public` when the statement does not say, each part
+/// written so that `to_regclass()` reads it back (see [`quote_ident`]).
 pub fn qualify(rv: &RangeVar) -> String {
     let schema = if rv.schemaname.is_empty() {
         "public"
     } else {
         rv.schemaname.as_str()
     };
-    format!("{schema}.{}", rv.relname)
+    format!("{}.{}", quote_ident(schema), quote_ident(&rv.relname))
+}
+
+/// An identifier as `to_regclass()` reads it: bare when it is lower case
+/// letters, digits, `_` and `$` (not leading), double-quoted otherwise.
+/// Keywords need no quotes there (unlike in SQL).
+pub fn quote_ident(s: &str) -> String {
+    let plain = s
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain {
+        s.to_string()
+    } else {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    }
 }
 
 pub fn schema_of(rel: &str) -> &str {
     rel.split_once('.').map_or("public", |(s, _)| s)
 }
 
-pub fn relname_of(rel: &str) -> &str {
-    rel.split_once('.').map_or(rel, |(_, r)| r)
+/// The relation's own name, unquoted.
+pub fn relname_of(rel: &str) -> String {
+    let r = rel.split_once('.').map_or(rel, |(_, r)| r);
+    match r.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(q) => q.replace("\"\"", "\""),
+        None => r.to_string(),
+    }
 }
 
 /// Strings of a name list (`{schema, name}` or `{name}`).
@@ -257,8 +280,8 @@ pub fn strings(list: &[Node]) -> Vec<String> {
 /// A qualified object name from a name list, `public` by default.
 pub fn qualify_list(parts: &[String]) -> String {
     match parts {
-        [n] => format!("public.{n}"),
-        [.., s, n] => format!("{s}.{n}"),
+        [n] => format!("public.{}", quote_ident(n)),
+        [.., s, n] => format!("{}.{}", quote_ident(s), quote_ident(n)),
         [] => String::new(),
     }
 }
@@ -403,14 +426,14 @@ fn statement(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
         | NodeEnum::DeleteStmt(_)
         | NodeEnum::SelectStmt(_)
         | NodeEnum::CreateTableAsStmt(_)
-        | NodeEnum::ViewStmt(_) => dml(node, f),
+        | NodeEnum::ViewStmt(_) => dml(node, ctx, f),
         _ => {}
     }
 }
 
 /// Reads and writes: RowExclusiveLock on the target, AccessShareLock on
 /// every other relation the statement names.
-fn dml(node: &NodeEnum, f: &mut Facts) {
+fn dml(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
     let target = match node {
         NodeEnum::InsertStmt(s) => s.relation.as_ref(),
         NodeEnum::UpdateStmt(s) => s.relation.as_ref(),
@@ -439,14 +462,12 @@ fn dml(node: &NodeEnum, f: &mut Facts) {
         }
     }
     if let Some(c) = created {
-        let kind = if matches!(node, NodeEnum::CreateTableAsStmt(_)) {
-            "table"
-        } else {
-            "view"
-        };
-        if kind == "table" {
-            f.create("table", c);
+        // A materialized view or view is not a `table` to the collector (relkind r or p).
+        let plain_table = matches!(node, NodeEnum::CreateTableAsStmt(t) if t.objtype != ObjectType::ObjectMatview as i32);
+        if plain_table {
+            f.create("table", c.clone());
         }
+        ctx.file.created.insert(c);
     }
 }
 
@@ -532,7 +553,7 @@ fn rename(r: &RenameStmt, ctx: &mut Ctx, f: &mut Facts) {
                 f.hazard("rename-table", &rel);
             }
             f.drop("table", rel);
-            f.create("table", format!("{schema}.{}", r.newname));
+            f.create("table", format!("{schema}.{}", quote_ident(&r.newname)));
         }
         Ok(ObjectType::ObjectColumn) => {
             f.lock(&rel, LockMode::AccessExclusive);
@@ -545,7 +566,7 @@ fn rename(r: &RenameStmt, ctx: &mut Ctx, f: &mut Facts) {
         Ok(ObjectType::ObjectIndex) => {
             // Since PostgreSQL 12 renaming an index takes SHARE UPDATE EXCLUSIVE.
             f.lock(&rel, LockMode::ShareUpdateExclusive);
-            let new = format!("{schema}.{}", r.newname);
+            let new = format!("{schema}.{}", quote_ident(&r.newname));
             if let Some(t) = ctx.set.index_table.get(&rel).cloned() {
                 ctx.set.index_table.insert(new.clone(), t);
             }
