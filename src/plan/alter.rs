@@ -444,7 +444,9 @@ fn constraint(
                     f.hazard("unique-without-index", &key);
                 }
                 f.create("index", index_name(t, &name));
-                ctx.set.index_table.insert(index_name(t, &name), t.to_string());
+                ctx.set
+                    .index_table
+                    .insert(index_name(t, &name), t.to_string());
             } else {
                 // USING INDEX renames the index to the constraint's name.
                 let old = index_name(t, &c.indexname);
@@ -462,7 +464,11 @@ fn constraint(
 
 /// An index lives in its table's schema.
 fn index_name(table: &str, index: &str) -> String {
-    format!("{}.{}", schema_of(table), super::analyze::quote_ident(index))
+    format!(
+        "{}.{}",
+        schema_of(table),
+        super::analyze::quote_ident(index)
+    )
 }
 
 /// The column of `CHECK (col IS NOT NULL)`, which lets SET NOT NULL skip its scan.

@@ -31,6 +31,42 @@ pub struct SetState {
     /// `schema.table.column` with a validated CHECK (column IS NOT NULL)
     pub not_null_checked: HashSet<String>,
     pub enums: HashSet<String>,
+    /// materialized view -> the relations its query reads
+    pub matview_sources: HashMap<String, Vec<String>>,
+}
+
+impl SetState {
+    /// After ALTER TABLE old RENAME TO new, what was known of `old` holds for `new`.
+    fn rename_table(&mut self, old: &str, new: &str) {
+        let swap = |v: &mut String| {
+            if v == old {
+                *v = new.to_string();
+            }
+        };
+        self.index_table.values_mut().for_each(swap);
+        self.references.values_mut().flatten().for_each(swap);
+        for i in self.constraints.values_mut() {
+            if let Some(f) = i.foreign_table.as_mut() {
+                swap(f);
+            }
+        }
+        self.matview_sources.values_mut().flatten().for_each(swap);
+        if let Some(r) = self.references.remove(old) {
+            self.references.insert(new.to_string(), r);
+        }
+        let prefix = format!("{old}.");
+        let rekey = |k: &String| match k.strip_prefix(&prefix) {
+            Some(rest) => format!("{new}.{rest}"),
+            None => k.clone(),
+        };
+        self.constraints = self
+            .constraints
+            .drain()
+            .map(|(k, v)| (rekey(&k), v))
+            .collect();
+        self.columns = self.columns.drain().map(|(k, v)| (rekey(&k), v)).collect();
+        self.not_null_checked = self.not_null_checked.drain().map(|k| rekey(&k)).collect();
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -348,6 +384,10 @@ fn statement(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
         NodeEnum::RefreshMatViewStmt(r) => {
             if let Some(rv) = &r.relation {
                 let v = qualify(rv);
+                // The view's query reads its tables again.
+                for src in ctx.set.matview_sources.get(&v).cloned().unwrap_or_default() {
+                    f.lock(&src, LockMode::AccessShare);
+                }
                 if r.concurrent {
                     f.lock(&v, LockMode::Exclusive);
                 } else {
@@ -466,6 +506,9 @@ fn dml(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
         let plain_table = matches!(node, NodeEnum::CreateTableAsStmt(t) if t.objtype != ObjectType::ObjectMatview as i32);
         if plain_table {
             f.create("table", c.clone());
+        } else {
+            let sources = f.lock.keys().cloned().collect();
+            ctx.set.matview_sources.insert(c.clone(), sources);
         }
         ctx.file.created.insert(c);
     }
@@ -552,8 +595,10 @@ fn rename(r: &RenameStmt, ctx: &mut Ctx, f: &mut Facts) {
             if ctx.existing(&rel) {
                 f.hazard("rename-table", &rel);
             }
+            let new = format!("{schema}.{}", quote_ident(&r.newname));
+            ctx.set.rename_table(&rel, &new);
             f.drop("table", rel);
-            f.create("table", format!("{schema}.{}", quote_ident(&r.newname)));
+            f.create("table", new);
         }
         Ok(ObjectType::ObjectColumn) => {
             f.lock(&rel, LockMode::AccessExclusive);
