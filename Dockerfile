@@ -6,6 +6,10 @@
 #   docker build -t pg-migration-exporter .
 #   docker run --rm -p 9786:9786 -e PGMIG_DATABASE_URL='postgres://monitor:...@db:5432/app' pg-migration-exporter
 FROM rust:1.88-slim-bookworm AS builder
+# libclang-dev: pg_query (the `plan` subcommand's PostgreSQL parser) runs bindgen at build time.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libclang-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # A stripped binary: the release profile of Cargo.toml keeps symbols.
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols

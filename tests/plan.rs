@@ -328,7 +328,7 @@ fn prisma_supabase_and_diesel_directories() {
 fn plain_sql_with_an_explicit_version_tracks_begin_commit() {
     let f = fixture("sql/django_0002_orders.sql");
     let ms = plan::plan_paths(
-        &[f.clone()],
+        std::slice::from_ref(&f),
         &PlanOptions {
             tool: Some(Tool::Sql),
             version: Some("0002".into()),
@@ -456,7 +456,7 @@ fn bad_input_names_file_line_and_column() {
         line.repeat((plan::MAX_FILE_BYTES as usize) / line.len() + 1),
     )
     .unwrap();
-    match plan::plan_paths(&[big.clone()], &PlanOptions::default()) {
+    match plan::plan_paths(std::slice::from_ref(&big), &PlanOptions::default()) {
         Err(PlanError::TooLarge { path, limit, .. }) => {
             assert_eq!(path, big);
             assert_eq!(limit, plan::MAX_FILE_BYTES);

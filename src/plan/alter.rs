@@ -8,8 +8,8 @@ use pg_query::protobuf::{
 use pg_query::{NodeEnum, NodeRef};
 
 use super::analyze::{
-    default_is_constant, default_name, has_option, qualify, qualify_list, relname_of, schema_of,
-    strings, type_text, ConInfo, Ctx, Facts,
+    default_is_constant, default_name, qualify, qualify_list, schema_of, strings, type_text,
+    ConInfo, Ctx, Facts,
 };
 use super::locks::LockMode;
 
@@ -18,8 +18,7 @@ pub fn create_table(c: &CreateStmt, ctx: &mut Ctx, f: &mut Facts) {
     let t = qualify(rv);
     ctx.file.created.insert(t.clone());
     f.create("table", t.clone());
-    if let Some(pb) = &c.partbound {
-        let _ = pb;
+    if c.partbound.is_some() {
         if let Some(NodeEnum::RangeVar(parent)) =
             c.inh_relations.first().and_then(|n| n.node.as_ref())
         {
@@ -458,7 +457,6 @@ fn constraint(
             f.create("constraint", key.clone());
         }
     }
-    let _ = relname_of;
     ctx.set.constraints.insert(key, info);
 }
 
@@ -568,5 +566,4 @@ pub fn grant(g: &GrantStmt, f: &mut Facts) {
             }
         }
     }
-    let _ = has_option;
 }

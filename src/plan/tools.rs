@@ -156,15 +156,10 @@ fn role(tool: Tool, path: &Path, text: &str) -> Role {
         },
         Tool::Diesel => match file {
             "down.sql" => Role::Skip,
-            "up.sql" => {
-                let v = parent.split_once('_').map(|(v, _)| v.replace('-', ""));
-                up(v.and_then(|v| {
-                    ver_name(&format!(
-                        "{v}_{}",
-                        parent.split_once('_').map_or("", |p| p.1)
-                    ))
-                }))
-            }
+            // 2024-01-01-000000_name: the version is the timestamp's digits.
+            "up.sql" => up(parent
+                .split_once('_')
+                .and_then(|(v, n)| ver_name(&format!("{}_{n}", v.replace('-', ""))))),
             _ => Role::Foreign,
         },
         Tool::Sql => Role::Foreign,
