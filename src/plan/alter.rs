@@ -567,3 +567,59 @@ pub fn grant(g: &GrantStmt, f: &mut Facts) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_changes_that_keep_the_bytes() {
+        assert!(binary_compatible("varchar(20)", "varchar(50)"));
+        assert!(binary_compatible("varchar(20)", "text"));
+        assert!(binary_compatible("varchar(20)", "varchar"));
+        assert!(binary_compatible("numeric(10,2)", "numeric"));
+        assert!(!binary_compatible("varchar(50)", "varchar(20)"));
+        assert!(!binary_compatible("int4", "int8"));
+        assert!(!binary_compatible("numeric(10,2)", "numeric(12,2)"));
+        assert!(!binary_compatible("text", "varchar(10)"));
+    }
+
+    fn default_of(sql: &str) -> NodeEnum {
+        let p = pg_query::parse(&format!("SELECT {sql}"), 0).unwrap();
+        let Some(NodeEnum::SelectStmt(s)) = p.protobuf.stmts[0]
+            .stmt
+            .as_ref()
+            .and_then(|n| n.node.clone())
+        else {
+            panic!()
+        };
+        let Some(NodeEnum::ResTarget(t)) = s.target_list[0].node.clone() else {
+            panic!()
+        };
+        t.val.and_then(|v| v.node).unwrap()
+    }
+
+    #[test]
+    fn volatile_defaults_are_told_from_constant_ones() {
+        for constant in [
+            "'free'",
+            "0",
+            "now()",
+            "CURRENT_TIMESTAMP",
+            "'{}'::jsonb",
+            "lower('A')",
+        ] {
+            assert!(default_is_constant(&default_of(constant)), "{constant}");
+        }
+        for volatile in [
+            "random()",
+            "gen_random_uuid()",
+            "clock_timestamp()",
+            "nextval('s')",
+            "my_func()",
+            "(SELECT 1)",
+        ] {
+            assert!(!default_is_constant(&default_of(volatile)), "{volatile}");
+        }
+    }
+}

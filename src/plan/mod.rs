@@ -20,7 +20,7 @@ pub mod source;
 pub mod tools;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -139,7 +139,7 @@ pub fn plan_paths(paths: &[PathBuf], opts: &PlanOptions) -> Result<Vec<Migration
 }
 
 fn plan_file(f: tools::Found, set: &mut analyze::SetState) -> Result<Migration, PlanError> {
-    let text = source::read_limited(&f.file)?;
+    let text = f.text;
     let up = tools::up_section(f.tool, &f.file, &text)?;
     let stmts = source::split(&f.file, &text, up.range.clone())?;
     let in_transaction = tools::wraps(f.tool, &up, &stmts, &f.file);
@@ -170,23 +170,6 @@ pub fn fingerprint(query: &str) -> Result<String, String> {
             pg_query::Error::Parse(m) => m,
             other => other.to_string(),
         })
-}
-
-/// Reads a whole path for tests and callers that have one file in hand.
-pub fn plan_file_as(path: &Path, tool: Tool, version: &str) -> Result<Migration, PlanError> {
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    plan_file(
-        tools::Found {
-            tool,
-            version: version.to_string(),
-            name,
-            file: path.to_path_buf(),
-        },
-        &mut analyze::SetState::default(),
-    )
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ pub struct Found {
     pub version: String,
     pub name: String,
     pub file: PathBuf,
+    /// The file's contents, read once under the size limit.
+    pub text: String,
 }
 
 /// What a file is to one tool.
@@ -230,13 +232,14 @@ pub fn discover(paths: &[PathBuf], opts: &PlanOptions) -> Result<Vec<Found>, Pla
         None => detect(&files, &texts)?,
     };
     let mut found = Vec::new();
-    for (f, text) in files.iter().zip(&texts) {
-        match role(tool, f, text) {
+    for (f, text) in files.iter().zip(texts) {
+        match role(tool, f, &text) {
             Role::Up(version, name) => found.push(Found {
                 tool,
                 version,
                 name,
                 file: f.clone(),
+                text,
             }),
             Role::Skip => {}
             Role::Foreign => {
@@ -357,6 +360,7 @@ fn plain_sql(paths: &[PathBuf], opts: &PlanOptions) -> Result<Vec<Found>, PlanEr
         version: version.clone(),
         name,
         file: file.clone(),
+        text: super::source::read_limited(file)?,
     }])
 }
 
@@ -455,4 +459,72 @@ fn companion_says(path: &Path, companion: &str, setting: &str) -> bool {
             l.to_ascii_lowercase() == setting
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up_of(tool: Tool, path: &str, text: &str) -> Option<(String, String)> {
+        match role(tool, Path::new(path), text) {
+            Role::Up(v, n) => Some((v, n)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn file_names_per_tool() {
+        let vn = |v: &str, n: &str| Some((v.to_string(), n.to_string()));
+        assert_eq!(
+            up_of(Tool::Flyway, "db/V1_2__add_x.sql", ""),
+            vn("1.2", "add_x")
+        );
+        assert_eq!(up_of(Tool::Flyway, "db/V1__", ""), None);
+        assert_eq!(up_of(Tool::Flyway, "db/Vx__a.sql", ""), None);
+        assert_eq!(
+            up_of(Tool::GolangMigrate, "m/000010_users.up.sql", ""),
+            vn("000010", "users")
+        );
+        assert_eq!(
+            up_of(Tool::Goose, "m/2_a.sql", "-- +goose Up\nSELECT 1;"),
+            vn("2", "a")
+        );
+        assert_eq!(up_of(Tool::Goose, "m/2_a.sql", "SELECT 1;"), None);
+        assert_eq!(
+            up_of(Tool::Supabase, "x/supabase/migrations/20240101_a.sql", ""),
+            vn("20240101", "a")
+        );
+        assert_eq!(
+            up_of(Tool::Supabase, "x/migrations/20240101_a.sql", ""),
+            None
+        );
+        assert_eq!(
+            up_of(Tool::Diesel, "m/2024-01-02-030405_posts/up.sql", ""),
+            vn("20240102030405", "posts")
+        );
+        assert_eq!(
+            up_of(Tool::Prisma, "p/20240101000000_init/migration.sql", ""),
+            vn("20240101000000", "init")
+        );
+    }
+
+    #[test]
+    fn versions_sort_numerically_and_repeatables_last() {
+        let mut v = vec!["10", "R", "2", "1.10", "1.9"];
+        v.sort_by_key(|s| version_key(s));
+        assert_eq!(v, vec!["1.9", "1.10", "2", "10", "R"]);
+    }
+
+    #[test]
+    fn directives_choose_the_up_section_and_the_transaction() {
+        let text = "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);\n-- +goose Down\nDROP INDEX i;\n";
+        let up = up_section(Tool::Goose, Path::new("1_a.sql"), text).unwrap();
+        assert!(up.no_transaction);
+        assert_eq!(&text[up.range], "CREATE INDEX CONCURRENTLY i ON t (a);\n");
+        let text = "-- migrate:up transaction:false\nSELECT 1;\n-- migrate:down\nSELECT 2;\n";
+        let up = up_section(Tool::Dbmate, Path::new("1_a.sql"), text).unwrap();
+        assert!(up.no_transaction);
+        assert_eq!(&text[up.range], "SELECT 1;\n");
+        assert!(up_section(Tool::Dbmate, Path::new("1_a.sql"), "SELECT 1;").is_err());
+    }
 }
