@@ -127,11 +127,10 @@ fn reloptions_lock(cmd: &AlterTableCmd) -> LockMode {
     }
 }
 
-fn alter_cmd(t: &str, cmd: &AlterTableCmd, ctx: &mut Ctx, f: &mut Facts) {
-    let sub = At::try_from(cmd.subtype).unwrap_or(At::Undefined);
-    let col = format!("{t}.{}", cmd.name);
-    let existing = ctx.existing(t);
-    let mode = match sub {
+/// The lock an ALTER TABLE sub-command takes on its table, from the
+/// PostgreSQL ALTER TABLE reference; anything not listed is ACCESS EXCLUSIVE.
+fn cmd_lock(sub: At, cmd: &AlterTableCmd) -> LockMode {
+    match sub {
         At::AtSetStatistics
         | At::AtSetOptions
         | At::AtResetOptions
@@ -156,8 +155,14 @@ fn alter_cmd(t: &str, cmd: &AlterTableCmd, ctx: &mut Ctx, f: &mut Facts) {
             _ => LockMode::AccessExclusive,
         },
         _ => LockMode::AccessExclusive,
-    };
-    f.lock(t, mode);
+    }
+}
+
+fn alter_cmd(t: &str, cmd: &AlterTableCmd, ctx: &mut Ctx, f: &mut Facts) {
+    let sub = At::try_from(cmd.subtype).unwrap_or(At::Undefined);
+    let col = format!("{t}.{}", cmd.name);
+    let existing = ctx.existing(t);
+    f.lock(t, cmd_lock(sub, cmd));
     match sub {
         At::AtAddColumn => {
             if let Some(NodeEnum::ColumnDef(cd)) = def(cmd) {

@@ -351,6 +351,60 @@ fn statement(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
         NodeEnum::IndexStmt(i) => super::alter::create_index(i, ctx, f),
         NodeEnum::DropStmt(d) => drop_stmt(d, ctx, f),
         NodeEnum::RenameStmt(r) => rename(r, ctx, f),
+        NodeEnum::VacuumStmt(_)
+        | NodeEnum::ClusterStmt(_)
+        | NodeEnum::RefreshMatViewStmt(_)
+        | NodeEnum::ReindexStmt(_) => maintenance(node, ctx, f),
+        NodeEnum::CreateTrigStmt(_)
+        | NodeEnum::CreatePolicyStmt(_)
+        | NodeEnum::AlterPolicyStmt(_)
+        | NodeEnum::CreateFunctionStmt(_)
+        | NodeEnum::CreateExtensionStmt(_)
+        | NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::AlterEnumStmt(_)
+        | NodeEnum::GrantStmt(_) => objects(node, ctx, f),
+        NodeEnum::LockStmt(l) => {
+            let mode = LockMode::from_lock_stmt(l.mode).unwrap_or(LockMode::AccessExclusive);
+            for r in &l.relations {
+                if let Some(NodeEnum::RangeVar(rv)) = r.node.as_ref() {
+                    f.lock(&qualify(rv), mode);
+                }
+            }
+        }
+        NodeEnum::TruncateStmt(t) => {
+            for r in &t.relations {
+                if let Some(NodeEnum::RangeVar(rv)) = r.node.as_ref() {
+                    f.lock(&qualify(rv), LockMode::AccessExclusive);
+                }
+            }
+        }
+        NodeEnum::CommentStmt(c) => {
+            let kind = ObjectType::try_from(c.objtype);
+            if let (Ok(ObjectType::ObjectTable | ObjectType::ObjectColumn), Some(obj)) =
+                (kind, c.object.as_deref())
+            {
+                if let Some(NodeEnum::List(l)) = obj.node.as_ref() {
+                    let mut parts = strings(&l.items);
+                    if kind == Ok(ObjectType::ObjectColumn) {
+                        parts.pop();
+                    }
+                    f.lock(&qualify_list(&parts), LockMode::ShareUpdateExclusive);
+                }
+            }
+        }
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::SelectStmt(_)
+        | NodeEnum::CreateTableAsStmt(_)
+        | NodeEnum::ViewStmt(_) => dml(node, ctx, f),
+        _ => {}
+    }
+}
+
+/// VACUUM, CLUSTER, REFRESH MATERIALIZED VIEW and REINDEX.
+fn maintenance(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
+    match node {
         NodeEnum::VacuumStmt(v) => {
             let full = v.is_vacuumcmd && has_option(&v.options, "full");
             for r in &v.rels {
@@ -397,6 +451,13 @@ fn statement(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
             }
         }
         NodeEnum::ReindexStmt(r) => reindex(r, ctx, f),
+        _ => {}
+    }
+}
+
+/// Statements whose effect is mostly the objects they create.
+fn objects(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
+    match node {
         NodeEnum::CreateTrigStmt(t) => {
             if let Some(rv) = &t.relation {
                 let table = qualify(rv);
@@ -432,41 +493,6 @@ fn statement(node: &NodeEnum, ctx: &mut Ctx, f: &mut Facts) {
             );
         }
         NodeEnum::GrantStmt(g) => super::alter::grant(g, f),
-        NodeEnum::LockStmt(l) => {
-            let mode = LockMode::from_lock_stmt(l.mode).unwrap_or(LockMode::AccessExclusive);
-            for r in &l.relations {
-                if let Some(NodeEnum::RangeVar(rv)) = r.node.as_ref() {
-                    f.lock(&qualify(rv), mode);
-                }
-            }
-        }
-        NodeEnum::TruncateStmt(t) => {
-            for r in &t.relations {
-                if let Some(NodeEnum::RangeVar(rv)) = r.node.as_ref() {
-                    f.lock(&qualify(rv), LockMode::AccessExclusive);
-                }
-            }
-        }
-        NodeEnum::CommentStmt(c) => {
-            let kind = ObjectType::try_from(c.objtype);
-            if let (Ok(ObjectType::ObjectTable | ObjectType::ObjectColumn), Some(obj)) =
-                (kind, c.object.as_deref())
-            {
-                if let Some(NodeEnum::List(l)) = obj.node.as_ref() {
-                    let mut parts = strings(&l.items);
-                    if kind == Ok(ObjectType::ObjectColumn) {
-                        parts.pop();
-                    }
-                    f.lock(&qualify_list(&parts), LockMode::ShareUpdateExclusive);
-                }
-            }
-        }
-        NodeEnum::InsertStmt(_)
-        | NodeEnum::UpdateStmt(_)
-        | NodeEnum::DeleteStmt(_)
-        | NodeEnum::SelectStmt(_)
-        | NodeEnum::CreateTableAsStmt(_)
-        | NodeEnum::ViewStmt(_) => dml(node, ctx, f),
         _ => {}
     }
 }
