@@ -53,6 +53,7 @@ pub fn text(ms: &[Migration]) -> String {
             }
         }
     }
-    let _ = writeln!(o, "{} migrations, {} hazards", ms.len(), hazards);
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let _ = writeln!(o, "{}, {}", plural(ms.len(), "migration"), plural(hazards, "hazard"));
     o
 }
