@@ -54,6 +54,11 @@ pub fn text(ms: &[Migration]) -> String {
         }
     }
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let _ = writeln!(o, "{}, {}", plural(ms.len(), "migration"), plural(hazards, "hazard"));
+    let _ = writeln!(
+        o,
+        "{}, {}",
+        plural(ms.len(), "migration"),
+        plural(hazards, "hazard")
+    );
     o
 }
