@@ -30,7 +30,8 @@ RUN apt-get update \
 COPY --from=builder /out/pg_migration_exporter /usr/local/bin/pg_migration_exporter
 USER 10001:10001
 EXPOSE 9786
-# /healthz answers 200 while the process runs (README). Assumes the default
+# /healthz answers 200 while the process runs, without basic auth even when
+# the web config turns it on (docs/security.md). Assumes the default
 # listen port 9786; override the health check when you change it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9786 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]

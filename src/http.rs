@@ -60,6 +60,11 @@ pub struct Server {
     pub web: Option<Arc<crate::webconfig::WebConfig>>,
 }
 
+/// Probe paths answered without basic auth: the kubelet's probes and the
+/// image's HEALTHCHECK carry no credentials, and "ok" or "not ready" tells a
+/// stranger nothing the open port does not (docs/security.md).
+pub const UNAUTHENTICATED_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
 /// Compares without leaking where the first difference is.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -188,7 +193,8 @@ impl Server {
                 return self.window_api(req, action);
             }
         }
-        if let Some(web) = &self.web {
+        let open = UNAUTHENTICATED_PATHS.contains(&path) && path != self.telemetry_path;
+        if let Some(web) = self.web.as_ref().filter(|_| !open) {
             let auth = req
                 .headers()
                 .get(hyper::header::AUTHORIZATION)

@@ -298,3 +298,71 @@ fn secrets_come_from_files() {
     let (ok, _, err) = check_config(&[], &[("PGMIG_DATABASE_URL_FILE", "/nonexistent/dsn")]);
     assert!(!ok && err.contains("PGMIG_DATABASE_URL_FILE"), "{err}");
 }
+
+/// The Dockerfile's HEALTHCHECK command (the exec form's arguments).
+fn dockerfile_healthcheck() -> Vec<String> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"),
+    )
+    .unwrap();
+    let joined = text.replace("\\\n", " ");
+    let line = joined
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK "))
+        .expect("a HEALTHCHECK in the Dockerfile");
+    let exec = &line[line.find(" CMD ").expect("HEALTHCHECK ... CMD") + 5..];
+    // The exec form is a JSON array, and JSON is YAML.
+    serde_yaml_ng::from_str(exec.trim()).expect("HEALTHCHECK CMD in exec form")
+}
+
+#[test]
+fn probes_and_the_image_healthcheck_work_with_basic_auth_on() {
+    let dir = std::env::temp_dir().join(format!("pgmig-http-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hash = bcrypt::hash("probe-pass", 4).unwrap();
+    let web = dir.join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn =
+        format!("host=127.0.0.1 port={port} user=x dbname=x sslmode=disable connect_timeout=20");
+    let e = Exporter::start(
+        &["--web.config.file", web.to_str().unwrap()],
+        &[("PGMIG_DATABASE_URL", &dsn)],
+    );
+    assert_eq!(e.get("/healthz").status, 200);
+    // Unauthenticated, /readyz still tells the truth (503: never polled) rather than 401.
+    assert_eq!(e.get("/readyz").status, 503);
+    assert_eq!(e.get("/metrics").status, 401);
+    assert_eq!(e.get("/").status, 401, "the landing page lists targets");
+    let with_password = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u"])
+        .arg("prometheus:probe-pass")
+        .arg(format!("http://{}/metrics", e.addr))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&with_password.stdout), "200");
+    // The image's health check, as Docker would run it, against this process.
+    let mut cmd = dockerfile_healthcheck();
+    assert!(cmd.len() >= 2, "{cmd:?}");
+    let script = cmd.last_mut().unwrap();
+    assert!(
+        script.contains("/healthz") && script.contains("/9786"),
+        "{script}"
+    );
+    *script = script.replace("/9786", &format!("/{}", e.addr.port()));
+    let status = Command::new(&cmd[0]).args(&cmd[1..]).status().unwrap();
+    assert!(
+        status.success(),
+        "HEALTHCHECK {cmd:?} failed with basic auth on"
+    );
+    // The same command fails on a path that needs the password: the check can fail.
+    let guarded = cmd.last().unwrap().replace("/healthz", "/metrics");
+    let status = Command::new(&cmd[0])
+        .args(&cmd[1..cmd.len() - 1])
+        .arg(guarded)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    drop(silent);
+}
