@@ -9,7 +9,11 @@ FROM rust:1.88-slim-bookworm AS builder
 WORKDIR /src
 # A stripped binary: the release profile of Cargo.toml keeps symbols.
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
+# The build context leaves .git out: pass the revision for pgmig_build_info,
+#   docker build --build-arg PGMIG_BUILD_REVISION=$(git rev-parse --short=12 HEAD) .
+ARG PGMIG_BUILD_REVISION=unknown
+ENV PGMIG_BUILD_REVISION=${PGMIG_BUILD_REVISION}
 COPY src ./src
 # Cargo.toml declares [[bench]] targets: cargo reads their files even for --bin.
 COPY benches ./benches

@@ -74,8 +74,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Server {
-    /// Renders /metrics: every snapshot plus the self-metrics registry, as
-    /// the chunks of the response body.
+    /// Renders /metrics: every snapshot plus the self-metrics registry and
+    /// the process metrics, as the chunks of the response body.
     pub fn render(&self, format: Format) -> Vec<Bytes> {
         let snaps = self.state.snapshots();
         let own: Vec<Rendered> = self
@@ -85,6 +85,7 @@ impl Server {
             .gather()
             .iter()
             .filter_map(Family::from_proto)
+            .chain(crate::process::families())
             .collect();
         encode_chunks(
             snaps.iter().flat_map(|s| s.iter()).chain(own.iter()),

@@ -19,6 +19,7 @@ pub mod exposition;
 pub mod http;
 pub mod logging;
 pub mod poller;
+pub mod process;
 pub mod selfmetrics;
 pub mod serverlog;
 pub mod state;

@@ -366,3 +366,71 @@ fn probes_and_the_image_healthcheck_work_with_basic_auth_on() {
     assert!(!status.success());
     drop(silent);
 }
+
+#[test]
+fn process_metrics_and_build_info_are_plausible() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn =
+        format!("host=127.0.0.1 port={port} user=x dbname=x sslmode=disable connect_timeout=20");
+    let e = Exporter::start(&[], &[("PGMIG_DATABASE_URL", &dsn)]);
+    let m = e.metrics();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let get = |name: &str| m.get(name, &[]).unwrap_or_else(|| panic!("{name} missing"));
+    assert!(get("process_resident_memory_bytes") > 0.0);
+    assert!(get("process_virtual_memory_bytes") >= get("process_resident_memory_bytes"));
+    let start = get("process_start_time_seconds");
+    assert!(
+        start <= now + 1.0 && start > now - 3600.0,
+        "start {start}, now {now}"
+    );
+    let fds = get("process_open_fds");
+    assert!(fds > 0.0 && fds <= get("process_max_fds"), "{fds}");
+    let cpu = get("process_cpu_seconds_total");
+    assert!(cpu >= 0.0);
+    // The counter never goes back.
+    let later = e.metrics().get("process_cpu_seconds_total", &[]).unwrap();
+    assert!(later >= cpu);
+    // A new connection is a new descriptor the next scrape counts (the harness
+    // closes each scrape's own connection; this one stays open meanwhile).
+    // Ten held, five required: the poller's own connection attempts come and go.
+    let held: Vec<std::net::TcpStream> = (0..10)
+        .map(|_| std::net::TcpStream::connect(e.addr).unwrap())
+        .collect();
+    e.wait_for("five more open fds", Duration::from_secs(30), |m| {
+        (m.get("process_open_fds", &[]).unwrap() >= fds + 5.0).then_some(())
+    });
+    drop(held);
+
+    let info = m.find("pgmig_build_info", &[]);
+    assert_eq!(info.len(), 1);
+    let labels = &info[0].labels;
+    assert_eq!(labels["version"], env!("CARGO_PKG_VERSION"));
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let rustc = String::from_utf8_lossy(&rustc.stdout).to_string();
+    assert_eq!(
+        Some(labels["rustversion"].as_str()),
+        rustc.split_whitespace().nth(1),
+        "{rustc}"
+    );
+    // Built from this checkout: the revision is its HEAD, or a commit after it
+    // was built that HEAD descends from.
+    let rev = &labels["revision"];
+    assert!(
+        rev.len() == 12 && rev.chars().all(|c| c.is_ascii_hexdigit()),
+        "{rev}"
+    );
+    let known = Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "cat-file", "-e"])
+        .arg(format!("{rev}^{{commit}}"))
+        .status()
+        .unwrap();
+    assert!(known.success(), "{rev} is not a commit of this repository");
+    drop(silent);
+}
