@@ -434,3 +434,73 @@ fn process_metrics_and_build_info_are_plausible() {
     assert!(known.success(), "{rev} is not a commit of this repository");
     drop(silent);
 }
+
+/// Log lines use promslog's keys (time, level, source, msg first) and a
+/// hostile value cannot break a line or forge a key, in logfmt and JSON.
+#[test]
+fn log_lines_use_prometheus_keys_and_escape_control_characters() {
+    let hostile = "evil\rname\nlevel=ERROR msg=forged\u{1b}[2J";
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn = format!("host=127.0.0.1 port={port} user=x dbname=x connect_timeout=20");
+    let e = Exporter::start(
+        &[],
+        &[("PGMIG_DATABASE_URL", &dsn), ("PGMIG_TARGET_NAME", hostile)],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !e.log_text().contains("watching target") {
+        assert!(std::time::Instant::now() < deadline, "{}", e.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = e.log_text();
+    for line in log.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        let keys: Vec<&str> = line
+            .split(' ')
+            .filter_map(|w| w.split_once('=').map(|(k, _)| k))
+            .take(4)
+            .collect();
+        assert_eq!(keys, ["time", "level", "source", "msg"], "{line}");
+    }
+    let watching = log
+        .lines()
+        .find(|l| l.contains("msg=\"watching target\""))
+        .unwrap();
+    assert!(
+        watching.contains(r#"target="evil\rname\nlevel=ERROR msg=forged\u001b[2J""#),
+        "{watching}"
+    );
+    drop(e);
+
+    let mut child = Command::new(EXPORTER)
+        .args([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.format",
+            "json",
+        ])
+        .env("PGMIG_DATABASE_URL", &dsn)
+        .env("PGMIG_TARGET_NAME", hostile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = lines.next().expect("a log line").unwrap();
+        // JSON is YAML: parse each line as one object.
+        let v: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(&line).expect(&line);
+        let keys: Vec<&str> = v.keys().take(4).map(|k| k.as_str().unwrap()).collect();
+        assert_eq!(keys, ["time", "level", "source", "msg"], "{line}");
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        if v["msg"] == "watching target" {
+            assert_eq!(v["target"].as_str(), Some(hostile), "{line}");
+        }
+        seen.push(v["msg"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen, ["listening", "watching target"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(silent);
+}
