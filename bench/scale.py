@@ -214,7 +214,7 @@ def main():
     per = -(-a.databases // a.clusters)
     # Two connections per target for the many-targets exporter and each single exporter, plus slack.
     clusters = [Cluster(max_connections=2 * per + 2 * a.single + 20) for _ in range(a.clusters)]
-    started_exporters = []
+    started_exporters, cleanup = [], []
     try:
         names_by_cluster, dsns = [], {}
         for i, c in enumerate(clusters):
@@ -233,6 +233,7 @@ def main():
         print(f"{a.databases} databases on {a.clusters} clusters in {time.time() - started:.0f}s", flush=True)
 
         workdir = tempfile.mkdtemp(prefix="pgmig-scale-cfg-")
+        cleanup.append(workdir)
         config = os.path.join(workdir, "config.yml")
         with open(config, "w") as f:
             f.write("targets:\n")
@@ -286,6 +287,9 @@ def main():
                 p.wait()
         for c in clusters:
             c.remove()
+        for d in cleanup:
+            import shutil
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
