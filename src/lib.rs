@@ -20,6 +20,7 @@ pub mod http;
 pub mod logging;
 pub mod plan;
 pub mod poller;
+pub mod process;
 pub mod selfmetrics;
 pub mod serverlog;
 pub mod state;

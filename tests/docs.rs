@@ -19,7 +19,8 @@ fn documented() -> BTreeMap<String, Doc> {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
             .unwrap();
     let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| l.starts_with("| `pgmig_")) {
+    let rows = |l: &&str| l.starts_with("| `pgmig_") || l.starts_with("| `process_");
+    for line in text.lines().filter(rows) {
         let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
         let name = cells[0].trim_matches('`').to_string();
         let labels = cells[2]
@@ -43,7 +44,7 @@ fn documented() -> BTreeMap<String, Doc> {
     out
 }
 
-/// Every `"pgmig_..."` string literal in src/.
+/// Every `"pgmig_..."` and `"process_..."` string literal in src/.
 fn names_in_source() -> BTreeSet<String> {
     fn walk(dir: &Path, out: &mut BTreeSet<String>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -54,7 +55,10 @@ fn names_in_source() -> BTreeSet<String> {
                 let full = std::fs::read_to_string(&p).unwrap();
                 // Unit tests build made-up families; only the shipped code counts.
                 let text = full.split("#[cfg(test)]").next().unwrap();
-                for (i, _) in text.match_indices("\"pgmig_") {
+                let quoted = text
+                    .match_indices("\"pgmig_")
+                    .chain(text.match_indices("\"process_"));
+                for (i, _) in quoted {
                     let rest = &text[i + 1..];
                     let end = rest.find('"').unwrap();
                     let name = &rest[..end];
