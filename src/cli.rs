@@ -45,6 +45,11 @@ pub struct Flags {
     #[arg(long = "web.config.file", value_name = "FILE", help_heading = "Web")]
     pub web_config_file: Option<PathBuf>,
 
+    /// Concurrent HTTP connections served; more are refused with 503 [default: 64].
+    #[arg(long = "web.max-connections", value_name = "N", help_heading = "Web",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub web_max_connections: Option<u32>,
+
     /// Path under which metrics are served [default: /metrics].
     #[arg(long = "web.telemetry-path", value_name = "PATH", help_heading = "Web")]
     pub web_telemetry_path: Option<String>,
@@ -76,6 +81,7 @@ impl Flags {
             config_file: self.config_file.clone(),
             log_level: self.log_level.clone(),
             log_format: self.log_format.clone(),
+            web_max_connections: self.web_max_connections.map(|n| n as usize),
         }
     }
 }

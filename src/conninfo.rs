@@ -17,6 +17,10 @@ use std::time::Duration;
 pub enum ConnInfoError {
     #[error("connection string: unknown parameter {0:?}")]
     UnknownParameter(String),
+    #[error("connection string: an unknown parameter (its name is not shown: it may be part of a password)")]
+    UnknownUnnamed,
+    #[error("connection string: parameter {0:?} is not supported by this exporter: {1}")]
+    Unsupported(String, &'static str),
     #[error("connection string: invalid value for {key}: {reason}")]
     InvalidValue { key: String, reason: String },
     #[error("connection string: {0}")]
@@ -67,6 +71,16 @@ impl SslMode {
     }
 }
 
+/// libpq's `channel_binding`: `require` refuses a server that does not bind
+/// SCRAM to the TLS channel (a downgrade otherwise goes unnoticed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChannelBinding {
+    Disable,
+    #[default]
+    Prefer,
+    Require,
+}
+
 /// A parsed connection string. `Debug` and `Display` both hide the password.
 #[derive(Clone, Default, PartialEq)]
 pub struct ConnInfo {
@@ -77,6 +91,10 @@ pub struct ConnInfo {
     pub dbname: Option<String>,
     pub sslmode: Option<SslMode>,
     pub sslrootcert: Option<PathBuf>,
+    /// Client certificate and key (PEM), as libpq's `sslcert`/`sslkey`.
+    pub sslcert: Option<PathBuf>,
+    pub sslkey: Option<PathBuf>,
+    pub channel_binding: Option<ChannelBinding>,
     pub connect_timeout: Option<Duration>,
     pub options: Option<String>,
     pub target_session_attrs_rw: bool,
@@ -166,6 +184,25 @@ impl ConnInfo {
         if self.sslrootcert.is_none() {
             self.sslrootcert = get("PGSSLROOTCERT").map(PathBuf::from);
         }
+        if self.sslcert.is_none() {
+            self.sslcert = get("PGSSLCERT").map(PathBuf::from);
+        }
+        if self.sslkey.is_none() {
+            self.sslkey = get("PGSSLKEY").map(PathBuf::from);
+        }
+        if self.channel_binding.is_none() {
+            if let Some(v) = get("PGCHANNELBINDING") {
+                self.set("channel_binding", &v)?;
+            }
+        }
+        for (var, key) in UNSUPPORTED_ENV {
+            if get(var).is_some() {
+                return Err(ConnInfoError::Unsupported(
+                    var.to_string(),
+                    unsupported_reason(key),
+                ));
+            }
+        }
         if self.connect_timeout.is_none() {
             if let Some(t) = get("PGCONNECT_TIMEOUT") {
                 self.set("connect_timeout", &t)?;
@@ -234,22 +271,45 @@ impl ConnInfo {
                 self.connect_timeout = Some(Duration::from_secs(secs));
             }
             "options" => self.options = Some(value.to_string()),
+            "sslcert" => self.sslcert = Some(PathBuf::from(value)),
+            "sslkey" => self.sslkey = Some(PathBuf::from(value)),
+            "channel_binding" => {
+                self.channel_binding = Some(match value {
+                    "disable" => ChannelBinding::Disable,
+                    "prefer" => ChannelBinding::Prefer,
+                    "require" => ChannelBinding::Require,
+                    _ => return Err(invalid("not one of disable, prefer, require")),
+                })
+            }
             "target_session_attrs" => match value {
                 "any" => self.target_session_attrs_rw = false,
                 "read-write" => self.target_session_attrs_rw = true,
                 _ => return Err(invalid("only any and read-write are supported")),
             },
-            // Accepted and ignored: the exporter sets its own application_name,
-            // and keepalives are always on.
+            // The exporter always sets its own application_name (the server
+            // must tell its sessions apart); keepalives are always on.
             "application_name"
             | "fallback_application_name"
             | "keepalives"
             | "keepalives_idle"
             | "keepalives_interval"
-            | "keepalives_count"
-            | "channel_binding"
-            | "gssencmode" => {}
-            other => return Err(ConnInfoError::UnknownParameter(other.to_string())),
+            | "keepalives_count" => {}
+            // There is no GSSAPI support: "disable" and "prefer" connect
+            // the same way without it; "require" cannot be honoured.
+            "gssencmode" => match value {
+                "disable" | "prefer" => {}
+                _ => return Err(invalid("only disable and prefer: GSSAPI is not supported")),
+            },
+            other if UNSUPPORTED.contains(&other) => {
+                return Err(ConnInfoError::Unsupported(
+                    other.to_string(),
+                    unsupported_reason(other),
+                ))
+            }
+            other if looks_like_keyword(other) => {
+                return Err(ConnInfoError::UnknownParameter(other.to_string()))
+            }
+            _ => return Err(ConnInfoError::UnknownUnnamed),
         }
         Ok(())
     }
@@ -286,6 +346,11 @@ impl ConnInfo {
         c.connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)));
         c.keepalives(true);
         c.keepalives_idle(Duration::from_secs(30));
+        c.channel_binding(match self.channel_binding.unwrap_or_default() {
+            ChannelBinding::Disable => tokio_postgres::config::ChannelBinding::Disable,
+            ChannelBinding::Prefer => tokio_postgres::config::ChannelBinding::Prefer,
+            ChannelBinding::Require => tokio_postgres::config::ChannelBinding::Require,
+        });
         c.ssl_mode(match self.sslmode.unwrap_or_default() {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Allow | SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -297,7 +362,75 @@ impl ConnInfo {
     }
 }
 
+/// libpq parameters this exporter does not implement: each is refused by
+/// name rather than ignored, because ignoring one changes what the operator
+/// asked for (another host, another password, weaker TLS).
+const UNSUPPORTED: &[&str] = &[
+    "hostaddr",
+    "passfile",
+    "service",
+    "require_auth",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "sslcompression",
+    "sslnegotiation",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "requirepeer",
+    "replication",
+    "load_balance_hosts",
+    "tcp_user_timeout",
+    "client_encoding",
+];
+
+/// libpq environment variables naming unsupported parameters.
+const UNSUPPORTED_ENV: &[(&str, &str)] = &[
+    ("PGHOSTADDR", "hostaddr"),
+    ("PGPASSFILE", "passfile"),
+    ("PGSERVICE", "service"),
+    ("PGSERVICEFILE", "service"),
+    ("PGREQUIREAUTH", "require_auth"),
+    ("PGSSLCRL", "sslcrl"),
+    ("PGSSLCRLDIR", "sslcrldir"),
+];
+
+fn unsupported_reason(key: &str) -> &'static str {
+    match key {
+        "hostaddr" => "give the address as host",
+        "passfile" => "pass the password in the string, PGPASSWORD or a dsn_file",
+        "service" => "write the service's parameters into the connection string",
+        _ => "remove it, or connect without it",
+    }
+}
+
+/// A misplaced space can split a password into a "key" of the next pair:
+/// only names that look like libpq keywords are quoted in errors.
+fn looks_like_keyword(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 fn parse_url(rest: &str) -> Result<ConnInfo, ConnInfoError> {
+    // libpq ends the user info at the first '@' before any '/' or '?'. A
+    // '@' after one of those means a password holding an unescaped '/',
+    // '?' or '#', which would otherwise turn part of it into a host, port,
+    // database name or parameter (and so into the `target` label).
+    if let Some(end) = rest.find(['/', '?', '#']) {
+        if rest[end..].contains('@') {
+            return Err(ConnInfoError::Syntax(
+                "'@' after the host part: percent-encode '/', '?', '#' and '@' in the user name and password".into(),
+            ));
+        }
+    }
+    if rest.contains('#') {
+        return Err(ConnInfoError::Syntax(
+            "'#' in a URL: percent-encode it (%23)".into(),
+        ));
+    }
     let mut ci = ConnInfo::default();
     let (before_query, query) = match rest.split_once('?') {
         Some((a, q)) => (a, Some(q)),
@@ -337,9 +470,9 @@ fn parse_url(rest: &str) -> Result<ConnInfo, ConnInfoError> {
     }
     if let Some(q) = query {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or_else(|| {
-                ConnInfoError::Syntax(format!("URL parameter {:?} has no value", pair))
-            })?;
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| ConnInfoError::Syntax("a URL parameter has no value".into()))?;
             let key = percent_decode(k, "parameter name")?;
             let value = percent_decode(v, &key)?;
             ci.set(&key, &value)?;
@@ -413,9 +546,11 @@ fn parse_key_value(s: &str) -> Result<ConnInfo, ConnInfoError> {
             chars.next();
         }
         if chars.next() != Some('=') {
-            return Err(ConnInfoError::Syntax(format!(
-                "missing \"=\" after {key:?}"
-            )));
+            return Err(ConnInfoError::Syntax(if looks_like_keyword(&key) {
+                format!("missing \"=\" after {key:?}")
+            } else {
+                "missing \"=\" after a word (not shown: it may be part of a password)".into()
+            }));
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
@@ -538,5 +673,60 @@ mod tests {
         assert_eq!(ci.password(), Some("envpass"));
         assert_eq!(ci.dbname.as_deref(), Some("appdb"));
         assert_eq!(ci.sslmode, Some(SslMode::Require));
+    }
+
+    #[test]
+    fn misplaced_at_is_refused_without_echo() {
+        for url in [
+            "postgresql://u:1234/leaked@h:5432/db",
+            "postgresql://u:1234?leaked@h/db",
+            "postgresql://u:12#34leaked@h/db",
+            "postgres://h/db?sslmode=require&x=leaked@",
+        ] {
+            let e = ConnInfo::parse(url).unwrap_err().to_string();
+            assert!(!e.contains("leaked"), "{url}: {e}");
+            assert!(!e.contains("1234"), "{url}: {e}");
+        }
+        let e = ConnInfo::parse("postgres://h/d?leakedsecret").unwrap_err();
+        assert!(!e.to_string().contains("leaked"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_parameters_are_refused_by_name() {
+        for key in ["hostaddr", "passfile", "service", "sslcrl", "require_auth"] {
+            let e = ConnInfo::parse(&format!("host=h {key}=x")).unwrap_err();
+            assert!(
+                matches!(&e, ConnInfoError::Unsupported(k, _) if k == key),
+                "{e}"
+            );
+            assert!(e.to_string().contains(key), "{e}");
+        }
+        let e = ConnInfo::parse("host=h gssencmode=require").unwrap_err();
+        assert!(e.to_string().contains("gssencmode"), "{e}");
+        // A word that cannot be a keyword is not quoted: it may be a password's tail.
+        let e = ConnInfo::parse("host=h password=abc Def9=x").unwrap_err();
+        assert_eq!(e, ConnInfoError::UnknownUnnamed);
+        let e = ConnInfo::parse("host=h password=abc Def9").unwrap_err();
+        assert!(!e.to_string().contains("Def9"), "{e}");
+        let env = |k: &str| (k == "PGSERVICE").then(|| "svc".to_string());
+        let mut ci = ConnInfo::parse("host=h").unwrap();
+        assert!(ci
+            .fill_from_env(&env)
+            .unwrap_err()
+            .to_string()
+            .contains("PGSERVICE"));
+    }
+
+    #[test]
+    fn channel_binding_and_client_certificates_are_kept() {
+        let ci = ConnInfo::parse(
+            "host=h channel_binding=require sslcert=/c.crt sslkey=/c.key sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(ci.channel_binding, Some(ChannelBinding::Require));
+        assert_eq!(ci.sslcert.as_deref(), Some(std::path::Path::new("/c.crt")));
+        assert_eq!(ci.sslkey.as_deref(), Some(std::path::Path::new("/c.key")));
+        let e = ConnInfo::parse("host=h channel_binding=sometimes").unwrap_err();
+        assert!(e.to_string().contains("channel_binding"), "{e}");
     }
 }
