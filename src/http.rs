@@ -313,16 +313,19 @@ impl Server {
         }
         match path {
             "/healthz" => text(StatusCode::OK, "ok\n"),
-            "/readyz" => {
-                if self.state.ready() {
-                    text(StatusCode::OK, "ready\n")
-                } else {
-                    text(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "not ready: some targets have not been polled yet\n",
-                    )
+            "/readyz" => match self.state.not_ready_reason() {
+                None => text(StatusCode::OK, "ready\n"),
+                Some(reason) => {
+                    let mut r =
+                        Response::new(Chunks::one(Bytes::from(format!("not ready: {reason}\n"))));
+                    *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                    r.headers_mut().insert(
+                        CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; charset=utf-8"),
+                    );
+                    r
                 }
-            }
+            },
             "/" => {
                 let mut r = Response::new(Chunks::one(Bytes::from(self.landing())));
                 r.headers_mut().insert(
