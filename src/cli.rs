@@ -101,6 +101,7 @@ pub fn describe(s: &Settings) -> String {
     );
     let _ = writeln!(o, "listen address: {}", s.listen_address);
     let _ = writeln!(o, "telemetry path: {}", s.telemetry_path);
+    let _ = writeln!(o, "max connections: {}", s.web_max_connections);
     let _ = writeln!(
         o,
         "web config: {}",

@@ -144,14 +144,7 @@ impl Server {
             .and_then(|v| v.to_str().ok())
             .is_some_and(accepts_gzip);
         let mut resp = if gzip {
-            let size: usize = body.iter().map(Bytes::len).sum();
-            let bytes = if size <= INLINE_GZIP_MAX {
-                gzip_chunks(&body)
-            } else {
-                tokio::task::spawn_blocking(move || gzip_chunks(&body))
-                    .await
-                    .unwrap_or_default()
-            };
+            let bytes = gzip_body(body).await;
             let mut r = Response::new(Chunks::one(Bytes::from(bytes)));
             r.headers_mut()
                 .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -339,6 +332,19 @@ impl Server {
     }
 }
 
+/// Small bodies inline; large ones on the blocking pool, so the runtime
+/// thread keeps answering (and polling) while megabytes are compressed.
+async fn gzip_body(body: Vec<Bytes>) -> Vec<u8> {
+    let size: usize = body.iter().map(Bytes::len).sum();
+    if size <= INLINE_GZIP_MAX {
+        gzip_chunks(&body)
+    } else {
+        tokio::task::spawn_blocking(move || gzip_chunks(&body))
+            .await
+            .unwrap_or_default()
+    }
+}
+
 fn gzip_chunks(body: &[Bytes]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(body.iter().map(Bytes::len).sum::<usize>() / 8),
@@ -396,6 +402,50 @@ pub async fn bind(addr: &str) -> std::io::Result<(TcpListener, SocketAddr)> {
 const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
 Retry-After: 1\r\nConnection: close\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
 
+/// Open connections, and the most open since the last trim.
+#[derive(Default)]
+struct Live {
+    open: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+}
+
+/// After a burst of at least this many connections, freed memory is handed
+/// back to the system once most of them have closed.
+const TRIM_AFTER_PEAK: usize = 256;
+
+impl Live {
+    fn opened(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.open.fetch_add(1, Relaxed) + 1;
+        self.peak.fetch_max(n, Relaxed);
+    }
+
+    /// glibc keeps freed heap in its arenas: after a burst of thousands of
+    /// connections (a few KiB of buffers each) the process would stay at its
+    /// peak size. Trimming once the burst is over returns it.
+    fn closed(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let left = self.open.fetch_sub(1, Relaxed) - 1;
+        let peak = self.peak.load(Relaxed);
+        // "Over": down to an eighth of the peak (a scraper's keep-alive
+        // connection may stay open throughout).
+        if peak >= TRIM_AFTER_PEAK
+            && left <= peak / 8
+            && self
+                .peak
+                .compare_exchange(peak, left, Relaxed, Relaxed)
+                .is_ok()
+        {
+            #[cfg(all(target_os = "linux", target_env = "gnu"))]
+            tokio::task::spawn_blocking(|| {
+                // SAFETY: malloc_trim only walks and releases the allocator's
+                // free lists; it is thread-safe in glibc.
+                unsafe { libc::malloc_trim(0) };
+            });
+        }
+    }
+}
+
 /// Serves until the process ends (over TLS when the web config has it).
 pub async fn serve(listener: TcpListener, server: Arc<Server>) {
     let tls = server
@@ -404,6 +454,7 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
         .and_then(|w| w.tls.clone())
         .map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(server.max_connections.max(1)));
+    let live = Arc::new(Live::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -423,9 +474,12 @@ pub async fn serve(listener: TcpListener, server: Arc<Server>) {
         };
         let server = server.clone();
         let tls = tls.clone();
+        let live = live.clone();
+        live.opened();
         tokio::spawn(async move {
             let _permit = permit;
             serve_connection(stream, peer, server, tls).await;
+            live.closed();
         });
     }
 }
@@ -470,6 +524,42 @@ mod tests {
         assert!(accepts_gzip("deflate, gzip;q=0.8"));
         assert!(!accepts_gzip("gzip;q=0"));
         assert!(!accepts_gzip("identity"));
+    }
+
+    #[test]
+    fn large_bodies_are_gzipped_off_the_runtime_thread() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // 24 MiB of exposition-like text: long enough to compress that a
+            // task on the same (single) thread must get turns meanwhile.
+            let line =
+                Bytes::from_static(b"pgmig_table_size_bytes{target=\"t\",table=\"x\"} 12345\n");
+            let body: Vec<Bytes> = std::iter::repeat_n(line, 400_000).collect();
+            let expected: Vec<u8> = body.iter().flat_map(|b| b.iter().copied()).collect();
+            let ticks = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let t = ticks.clone();
+            let ticker = tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            });
+            tokio::task::yield_now().await;
+            let gz = gzip_body(body).await;
+            let during = ticks.load(std::sync::atomic::Ordering::Relaxed);
+            ticker.abort();
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gz.as_slice()), &mut out)
+                .unwrap();
+            assert_eq!(out, expected);
+            assert!(
+                during >= 3,
+                "the runtime thread was held while compressing ({during} ticks)"
+            );
+        });
     }
 
     #[test]
