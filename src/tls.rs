@@ -13,7 +13,8 @@
 //! `require` checks the chain). `verify-ca` and `verify-full` with neither
 //! fail as libpq does; `sslrootcert=system` asks for the system store plus
 //! the Mozilla roots, which is what managed services such as Supabase, Neon
-//! and RDS chain up to. `sslcert`/`sslkey` present a client certificate.
+//! and RDS chain up to. `sslcert`/`sslkey` present a client certificate
+//! (by default `~/.postgresql/postgresql.crt` and `.key` when they exist).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -124,9 +125,19 @@ pub fn connector(ci: &ConnInfo) -> Result<MakeRustlsConnect, TlsError> {
 
 type ClientIdentity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
 
-/// `sslcert` and `sslkey` (both or neither).
+/// `sslcert` and `sslkey` (both or neither), else libpq's default files.
 fn client_cert(ci: &ConnInfo) -> Result<Option<ClientIdentity>, TlsError> {
-    let (cert, key) = match (&ci.sslcert, &ci.sslkey) {
+    // libpq's defaults: ~/.postgresql/postgresql.crt and .key, when the
+    // certificate exists.
+    let home = |f: &str| default_root_cert().map(|r| r.with_file_name(f));
+    let default_cert = home("postgresql.crt").filter(|p| p.exists());
+    let sslcert = ci.sslcert.clone().or(default_cert.clone());
+    let sslkey = match (&ci.sslkey, &ci.sslcert, &default_cert) {
+        (Some(k), _, _) => Some(k.clone()),
+        (None, None, Some(_)) => home("postgresql.key"),
+        _ => None,
+    };
+    let (cert, key) = match (&sslcert, &sslkey) {
         (None, None) => return Ok(None),
         (Some(c), Some(k)) => (c, k),
         (Some(c), None) | (None, Some(c)) => {

@@ -470,4 +470,21 @@ async fn client_certificates_channel_binding_and_default_root_cert_as_libpq() {
         1.0,
         "~/.postgresql/root.crt"
     );
+
+    // libpq's default client certificate: ~/.postgresql/postgresql.crt and .key.
+    std::fs::copy(
+        dir.join("client.crt"),
+        home.join(".postgresql/postgresql.crt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.join("client.key"),
+        home.join(".postgresql/postgresql.key"),
+    )
+    .unwrap();
+    assert_eq!(
+        wait_up_or_error(&start(&without)),
+        1.0,
+        "~/.postgresql/postgresql.crt"
+    );
 }
