@@ -30,6 +30,13 @@ fn basic(user: &str, pass: &str) -> String {
 /// Runs the binary with a deadline; (exit success, stdout + stderr). A run
 /// that overstays is killed and fails the test: a bounded read must not hang.
 fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let (ok, text, _) = run_measured(args, env);
+    (ok, text)
+}
+
+/// [`run_bounded`], plus the process's peak resident memory in KiB (from
+/// wait4, so it is this process's alone).
+fn run_measured(args: &[&str], env: &[(&str, &str)]) -> (bool, String, i64) {
     let dir = tmpdir("run");
     let (out_p, err_p) = (dir.join("out"), dir.join("err"));
     let mut cmd = Command::new(EXPORTER);
@@ -38,7 +45,7 @@ fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
             cmd.env_remove(k);
         }
     }
-    let mut child = cmd
+    let child = cmd
         .args(args)
         .envs(env.iter().copied())
         .stdout(std::fs::File::create(&out_p).unwrap())
@@ -46,19 +53,24 @@ fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
+    let pid = child.id() as libc::pid_t;
     let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
+    let (status, max_rss) = loop {
+        let mut status = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break (status, usage.ru_maxrss);
         }
         if Instant::now() > deadline {
-            let _ = child.kill();
+            unsafe { libc::kill(pid, libc::SIGKILL) };
             panic!("{args:?} did not finish within 30 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     let text = std::fs::read_to_string(&out_p).unwrap() + &std::fs::read_to_string(&err_p).unwrap();
-    (status.success(), text)
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    (ok, text, max_rss)
 }
 
 #[test]
@@ -75,14 +87,17 @@ fn every_file_read_is_bounded() {
     let url = ("PGMIG_DATABASE_URL", "postgres://x@127.0.0.1:1/x");
     for bad in [Path::new("/dev/zero"), &big, &fifo] {
         let p = bad.to_str().unwrap();
-        let (ok, out) = run_bounded(&["--check-config", "--web.config.file", p], &[url]);
+        let (ok, out, rss) = run_measured(&["--check-config", "--web.config.file", p], &[url]);
         assert!(!ok && out.contains(p), "web config {p}: {out}");
+        // Unbounded, /dev/zero grew the process to gigabytes.
+        assert!(rss < 100 * 1024, "peak RSS {rss} KiB reading {p}");
         assert!(
             out.contains("not a regular file") || out.contains("larger than"),
             "{out}"
         );
 
-        let (ok, out) = run_bounded(&["--check-config"], &[("PGMIG_DATABASE_URL_FILE", p)]);
+        let (ok, out, rss) = run_measured(&["--check-config"], &[("PGMIG_DATABASE_URL_FILE", p)]);
+        assert!(rss < 100 * 1024, "peak RSS {rss} KiB reading {p}");
         assert!(
             !ok && out.contains("PGMIG_DATABASE_URL_FILE") && out.contains(p),
             "{out}"
