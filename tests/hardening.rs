@@ -45,6 +45,8 @@ fn run_measured(args: &[&str], env: &[(&str, &str)]) -> (bool, String, i64) {
             cmd.env_remove(k);
         }
     }
+    // Reaped by wait4 below (for its rusage), not by Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = cmd
         .args(args)
         .envs(env.iter().copied())
