@@ -200,6 +200,25 @@ fn malformed_urls_never_echo_the_password() {
     }
 }
 
+/// A well-formed URL carrying the marker as its password, to a server that
+/// is not there: the marker shows in no log line, label, /metrics line or page.
+#[test]
+fn an_accepted_url_keeps_its_password_out_of_every_output() {
+    let port = common::free_port();
+    let url = format!("postgresql://mon:{MARKER}@127.0.0.1:{port}/app?sslmode=disable");
+    let (ok, out) = run_bounded(&["--check-config"], &[("PGMIG_DATABASE_URL", &url)]);
+    assert!(ok, "{out}");
+    assert!(!out.contains(MARKER), "{out}");
+    let e = Exporter::start(&[], &[("PGMIG_DATABASE_URL", &url)]);
+    let m = e.wait_for("a failed connection", T, |m| {
+        (m.sum("pgmig_connect_errors_total", &[]) >= 1.0).then(|| m.raw.clone())
+    });
+    assert!(m.contains(&format!("127.0.0.1:{port}/app")), "{m}");
+    for text in [m, e.get("/").text(), e.get("/readyz").text(), e.log_text()] {
+        assert!(!text.contains(MARKER), "{text}");
+    }
+}
+
 #[test]
 fn basic_auth_is_case_insensitive_equal_in_time_and_does_not_stall_the_scrape() {
     let dir = tmpdir("auth");
