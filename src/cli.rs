@@ -16,8 +16,8 @@ fn after_help() -> String {
         let _ = writeln!(s, "  {k:<26} {v}");
     }
     s.push_str(
-        "  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY\n\
-         \x20 PGCHANNELBINDING PGCONNECT_TIMEOUT\n\
+        "  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGHOSTADDR PGSSLROOTCERT\n\
+         \x20 PGSSLCERT PGSSLKEY PGCHANNELBINDING PGCONNECT_TIMEOUT\n\
          \x20                            libpq's own, for whatever a connection string leaves out\n\n\
          Documentation: docs/configuration.md and docs/metrics.md",
     );

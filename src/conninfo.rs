@@ -85,6 +85,9 @@ pub enum ChannelBinding {
 #[derive(Clone, Default, PartialEq)]
 pub struct ConnInfo {
     pub hosts: Vec<String>,
+    /// libpq's `hostaddr`: the addresses actually connected to, one per
+    /// host (whose names are then used only for TLS verification).
+    pub hostaddrs: Vec<std::net::IpAddr>,
     pub ports: Vec<u16>,
     pub user: Option<String>,
     password: Option<String>,
@@ -110,6 +113,10 @@ impl fmt::Debug for ConnInfo {
 impl fmt::Display for ConnInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "host={}", self.hosts.join(","))?;
+        if !self.hostaddrs.is_empty() {
+            let a: Vec<String> = self.hostaddrs.iter().map(|a| a.to_string()).collect();
+            write!(f, " hostaddr={}", a.join(","))?;
+        }
         if !self.ports.is_empty() {
             let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
             write!(f, " port={}", ports.join(","))?;
@@ -162,6 +169,11 @@ impl ConnInfo {
                 self.set("host", &h)?;
             }
         }
+        if self.hostaddrs.is_empty() {
+            if let Some(a) = get("PGHOSTADDR") {
+                self.set("hostaddr", &a)?;
+            }
+        }
         if self.ports.is_empty() {
             if let Some(p) = get("PGPORT") {
                 self.set("port", &p)?;
@@ -208,8 +220,21 @@ impl ConnInfo {
                 self.set("connect_timeout", &t)?;
             }
         }
+        if !self.hosts.is_empty()
+            && !self.hostaddrs.is_empty()
+            && self.hosts.len() != self.hostaddrs.len()
+        {
+            return Err(ConnInfoError::InvalidValue {
+                key: "hostaddr".into(),
+                reason: format!(
+                    "{} addresses for {} hosts: give one per host",
+                    self.hostaddrs.len(),
+                    self.hosts.len()
+                ),
+            });
+        }
         // libpq's own defaults.
-        if self.hosts.is_empty() {
+        if self.hosts.is_empty() && self.hostaddrs.is_empty() {
             let socket_dir = "/var/run/postgresql";
             let host = if std::path::Path::new(socket_dir).exists() {
                 socket_dir
@@ -229,10 +254,12 @@ impl ConnInfo {
 
     /// A short, password-free name for the target: `host:port/dbname`.
     pub fn default_name(&self) -> String {
+        let addr = self.hostaddrs.first().map(|a| a.to_string());
         let host = self
             .hosts
             .first()
             .map(String::as_str)
+            .or(addr.as_deref())
             .unwrap_or("localhost");
         let port = self.ports.first().copied().unwrap_or(5432);
         let db = self.dbname.as_deref().unwrap_or("postgres");
@@ -251,6 +278,13 @@ impl ConnInfo {
                     .filter(|h| !h.is_empty())
                     .map(str::to_string)
                     .collect()
+            }
+            "hostaddr" => {
+                self.hostaddrs = value
+                    .split(',')
+                    .filter(|a| !a.is_empty())
+                    .map(|a| a.trim().parse().map_err(|_| invalid("not an IP address")))
+                    .collect::<Result<_, _>>()?
             }
             "port" => {
                 self.ports = value
@@ -324,6 +358,9 @@ impl ConnInfo {
                 c.host(h);
             }
         }
+        for a in &self.hostaddrs {
+            c.hostaddr(*a);
+        }
         for p in &self.ports {
             c.port(*p);
         }
@@ -366,7 +403,6 @@ impl ConnInfo {
 /// name rather than ignored, because ignoring one changes what the operator
 /// asked for (another host, another password, weaker TLS).
 const UNSUPPORTED: &[&str] = &[
-    "hostaddr",
     "passfile",
     "service",
     "require_auth",
@@ -390,7 +426,6 @@ const UNSUPPORTED: &[&str] = &[
 
 /// libpq environment variables naming unsupported parameters.
 const UNSUPPORTED_ENV: &[(&str, &str)] = &[
-    ("PGHOSTADDR", "hostaddr"),
     ("PGPASSFILE", "passfile"),
     ("PGSERVICE", "service"),
     ("PGSERVICEFILE", "service"),
@@ -401,7 +436,6 @@ const UNSUPPORTED_ENV: &[(&str, &str)] = &[
 
 fn unsupported_reason(key: &str) -> &'static str {
     match key {
-        "hostaddr" => "give the address as host",
         "passfile" => "pass the password in the string, PGPASSWORD or a dsn_file",
         "service" => "write the service's parameters into the connection string",
         _ => "remove it, or connect without it",
@@ -693,7 +727,7 @@ mod tests {
 
     #[test]
     fn unsupported_parameters_are_refused_by_name() {
-        for key in ["hostaddr", "passfile", "service", "sslcrl", "require_auth"] {
+        for key in ["passfile", "service", "sslcrl", "require_auth"] {
             let e = ConnInfo::parse(&format!("host=h {key}=x")).unwrap_err();
             assert!(
                 matches!(&e, ConnInfoError::Unsupported(k, _) if k == key),
@@ -728,5 +762,25 @@ mod tests {
         assert_eq!(ci.sslkey.as_deref(), Some(std::path::Path::new("/c.key")));
         let e = ConnInfo::parse("host=h channel_binding=sometimes").unwrap_err();
         assert!(e.to_string().contains("channel_binding"), "{e}");
+    }
+
+    #[test]
+    fn hostaddr_is_one_address_per_host() {
+        let mut ci = ConnInfo::parse("host=db.internal hostaddr=127.0.0.1 port=5433").unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert_eq!(ci.hostaddrs, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+        assert_eq!(ci.hosts, vec!["db.internal"]);
+        let mut ci = ConnInfo::parse("hostaddr=::1").unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert!(ci.hosts.is_empty(), "no default host beside a hostaddr");
+        assert_eq!(ci.default_name(), "::1:5432/postgres");
+        let e = ConnInfo::parse("hostaddr=db.internal").unwrap_err();
+        assert!(e.to_string().contains("hostaddr"), "{e}");
+        let mut ci = ConnInfo::parse("host=a,b hostaddr=127.0.0.1").unwrap();
+        assert!(ci
+            .fill_from_env(&|_| None)
+            .unwrap_err()
+            .to_string()
+            .contains("hostaddr"));
     }
 }

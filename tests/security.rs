@@ -471,6 +471,24 @@ async fn client_certificates_channel_binding_and_default_root_cert_as_libpq() {
         "~/.postgresql/root.crt"
     );
 
+    // hostaddr: connect to the address, verify the certificate against host.
+    let via_addr = |host: &str| {
+        format!(
+            "host={host} hostaddr=127.0.0.1 port={p} user=postgres dbname=postgres sslmode=verify-full sslrootcert={}",
+            d("ca.crt")
+        )
+    };
+    assert_eq!(
+        wait_up_or_error(&start(&via_addr("localhost"))),
+        1.0,
+        "hostaddr"
+    );
+    assert_eq!(
+        wait_up_or_error(&start(&via_addr("not-the-name.invalid"))),
+        0.0,
+        "the certificate is checked against host, not hostaddr"
+    );
+
     // libpq's default client certificate: ~/.postgresql/postgresql.crt and .key.
     std::fs::copy(
         dir.join("client.crt"),
