@@ -17,7 +17,7 @@ fn after_help() -> String {
     }
     s.push_str(
         "  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGHOSTADDR PGSSLROOTCERT\n\
-         \x20 PGSSLCERT PGSSLKEY PGCHANNELBINDING PGCONNECT_TIMEOUT\n\
+         \x20 PGSSLCERT PGSSLKEY PGCHANNELBINDING PGPASSFILE PGCONNECT_TIMEOUT\n\
          \x20                            libpq's own, for whatever a connection string leaves out\n\n\
          Documentation: docs/configuration.md and docs/metrics.md",
     );

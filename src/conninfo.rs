@@ -98,6 +98,8 @@ pub struct ConnInfo {
     pub sslcert: Option<PathBuf>,
     pub sslkey: Option<PathBuf>,
     pub channel_binding: Option<ChannelBinding>,
+    /// libpq's `passfile` (default `~/.pgpass`), read when no password is given.
+    pub passfile: Option<PathBuf>,
     pub connect_timeout: Option<Duration>,
     pub options: Option<String>,
     pub target_session_attrs_rw: bool,
@@ -249,7 +251,68 @@ impl ConnInfo {
         if self.dbname.is_none() {
             self.dbname = self.user.clone();
         }
+        if self.password.is_none() {
+            let file = self
+                .passfile
+                .clone()
+                .or_else(|| get("PGPASSFILE").map(PathBuf::from))
+                .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(".pgpass")));
+            if let Some(file) = file {
+                self.password = self.password_from_file(&file)?;
+            }
+        }
         Ok(())
+    }
+
+    /// libpq's password file: `host:port:database:user:password` lines,
+    /// `*` matching anything, `\` escaping `:` and `\`; the first match
+    /// wins. Like libpq, a missing file is silently skipped, and one that is
+    /// not a plain file or that group or others can read is skipped with a
+    /// warning. Matched against the first host, as tokio-postgres takes one
+    /// password for all.
+    fn password_from_file(&self, file: &std::path::Path) -> Result<Option<String>, ConnInfoError> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(meta) = std::fs::metadata(file) else {
+            return Ok(None);
+        };
+        if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(file = %file.display(),
+                "password file is not a plain file, or group or others can read it (chmod 0600): ignored, as libpq does");
+            return Ok(None);
+        }
+        let text = crate::limits::read_bounded(file, crate::limits::MAX_SECRET_FILE_BYTES)
+            .map_err(|e| ConnInfoError::InvalidValue {
+                key: "passfile".into(),
+                reason: e.to_string(),
+            })?;
+        let host = match self.hosts.first() {
+            Some(h) if h == "/var/run/postgresql" || h == "/tmp" => "localhost".to_string(),
+            Some(h) => h.clone(),
+            None => self
+                .hostaddrs
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "localhost".into()),
+        };
+        let port = self.ports.first().copied().unwrap_or(5432).to_string();
+        let want = [
+            host.as_str(),
+            port.as_str(),
+            self.dbname.as_deref().unwrap_or(""),
+            self.user.as_deref().unwrap_or(""),
+        ];
+        Ok(text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(pgpass_fields)
+            .find(|f| {
+                f.len() >= 5
+                    && f[..4]
+                        .iter()
+                        .zip(want)
+                        .all(|(have, w)| have == "*" || have == w)
+            })
+            .map(|mut f| f.swap_remove(4)))
     }
 
     /// A short, password-free name for the target: `host:port/dbname`.
@@ -306,6 +369,7 @@ impl ConnInfo {
             }
             "options" => self.options = Some(value.to_string()),
             "sslcert" => self.sslcert = Some(PathBuf::from(value)),
+            "passfile" => self.passfile = Some(PathBuf::from(value)),
             "sslkey" => self.sslkey = Some(PathBuf::from(value)),
             "channel_binding" => {
                 self.channel_binding = Some(match value {
@@ -403,7 +467,6 @@ impl ConnInfo {
 /// name rather than ignored, because ignoring one changes what the operator
 /// asked for (another host, another password, weaker TLS).
 const UNSUPPORTED: &[&str] = &[
-    "passfile",
     "service",
     "require_auth",
     "sslpassword",
@@ -426,7 +489,6 @@ const UNSUPPORTED: &[&str] = &[
 
 /// libpq environment variables naming unsupported parameters.
 const UNSUPPORTED_ENV: &[(&str, &str)] = &[
-    ("PGPASSFILE", "passfile"),
     ("PGSERVICE", "service"),
     ("PGSERVICEFILE", "service"),
     ("PGREQUIREAUTH", "require_auth"),
@@ -436,10 +498,30 @@ const UNSUPPORTED_ENV: &[(&str, &str)] = &[
 
 fn unsupported_reason(key: &str) -> &'static str {
     match key {
-        "passfile" => "pass the password in the string, PGPASSWORD or a dsn_file",
         "service" => "write the service's parameters into the connection string",
         _ => "remove it, or connect without it",
     }
+}
+
+/// The fields of a password-file line: split at unescaped `:`; `\` escapes
+/// the next character. The fifth field (the password) takes the rest of the
+/// line's fields joined, as a password may hold unescaped `:` at its end in
+/// libpq's reading too.
+fn pgpass_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().expect("one field").push(n);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("one field").push(c),
+        }
+    }
+    fields
 }
 
 /// A misplaced space can split a password into a "key" of the next pair:
@@ -727,7 +809,7 @@ mod tests {
 
     #[test]
     fn unsupported_parameters_are_refused_by_name() {
-        for key in ["passfile", "service", "sslcrl", "require_auth"] {
+        for key in ["service", "sslcrl", "require_auth"] {
             let e = ConnInfo::parse(&format!("host=h {key}=x")).unwrap_err();
             assert!(
                 matches!(&e, ConnInfoError::Unsupported(k, _) if k == key),
@@ -782,5 +864,37 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("hostaddr"));
+    }
+
+    #[test]
+    fn password_file_as_libpq() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("pgmig-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:*:u:nope\ndb1:5433:app:u:not-this-port\n\
+             db1:*:app:u:pa\\:ss:w0rd\n*:*:*:*:fallback\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let f = file.display().to_string();
+        let env = |k: &str| (k == "PGPASSFILE").then(|| f.clone());
+        let mut ci = ConnInfo::parse("host=db1 dbname=app user=u").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.password(), Some("pa:ss:w0rd"));
+        let mut ci = ConnInfo::parse("host=db2 dbname=app user=u").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.password(), Some("fallback"));
+        let mut ci = ConnInfo::parse("host=db1 dbname=app user=u password=given").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.password(), Some("given"), "an explicit password wins");
+        // Readable by others: ignored, as libpq does.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut ci = ConnInfo::parse(&format!("host=db1 dbname=app user=u passfile={f}")).unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert_eq!(ci.password(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -471,6 +471,23 @@ async fn client_certificates_channel_binding_and_default_root_cert_as_libpq() {
         "~/.postgresql/root.crt"
     );
 
+    // No password in the string: ~/.pgpass supplies it, as libpq does.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let pgpass = home.join(".pgpass");
+        std::fs::write(
+            &pgpass,
+            format!("localhost:{p}:postgres:scramuser:scram-pw\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let no_pw =
+            format!("host=localhost port={p} user=scramuser dbname=postgres sslmode=require");
+        assert_eq!(wait_up_or_error(&start(&no_pw)), 1.0, "~/.pgpass");
+        std::fs::remove_file(&pgpass).unwrap();
+        assert_eq!(wait_up_or_error(&start(&no_pw)), 0.0, "no password at all");
+    }
+
     // hostaddr: connect to the address, verify the certificate against host.
     let via_addr = |host: &str| {
         format!(
