@@ -222,6 +222,22 @@ impl ConnInfo {
                 self.set("connect_timeout", &t)?;
             }
         }
+        // libpq 16: public CAs only make sense with the host name checked.
+        if self.sslrootcert.as_deref() == Some(std::path::Path::new("system")) {
+            match self.sslmode {
+                None => self.sslmode = Some(SslMode::VerifyFull),
+                Some(SslMode::VerifyFull) => {}
+                Some(weak) => {
+                    return Err(ConnInfoError::InvalidValue {
+                        key: "sslmode".into(),
+                        reason: format!(
+                            "weak sslmode {:?} may not be used with sslrootcert=system (use verify-full)",
+                            weak.as_str()
+                        ),
+                    })
+                }
+            }
+        }
         if !self.hosts.is_empty()
             && !self.hostaddrs.is_empty()
             && self.hosts.len() != self.hostaddrs.len()
@@ -896,5 +912,18 @@ mod tests {
         ci.fill_from_env(&|_| None).unwrap();
         assert_eq!(ci.password(), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full() {
+        let mut ci = ConnInfo::parse("host=h sslrootcert=system").unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert_eq!(ci.sslmode, Some(SslMode::VerifyFull));
+        let mut ci = ConnInfo::parse("host=h sslrootcert=system sslmode=verify-ca").unwrap();
+        let e = ci.fill_from_env(&|_| None).unwrap_err().to_string();
+        assert!(
+            e.contains("verify-ca") && e.contains("sslrootcert=system"),
+            "{e}"
+        );
     }
 }
