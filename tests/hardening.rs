@@ -260,12 +260,18 @@ fn basic_auth_is_case_insensitive_equal_in_time_and_does_not_stall_the_scrape() 
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
     };
-    let unknown = median((0..7).map(|i| time("nobody", i)).collect());
-    let wrong = median((0..7).map(|i| time("prometheus", i)).collect());
+    // Interleaved, so that a change in the machine's load hits both alike.
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for i in 0..9 {
+        unknown.push(time("nobody", i));
+        wrong.push(time("prometheus", i));
+    }
+    let (unknown, wrong) = (median(unknown), median(wrong));
     let ratio = unknown / wrong;
     eprintln!("median 401: unknown user {unknown:.3} s, wrong password {wrong:.3} s");
+    // Before: 0.000 s against 1.2 s (a ratio near 0).
     assert!(
-        (0.33..3.0).contains(&ratio),
+        (0.25..4.0).contains(&ratio),
         "unknown {unknown:.3} s vs wrong {wrong:.3} s"
     );
 
