@@ -292,8 +292,11 @@ impl ConnInfo {
             return Ok(None);
         };
         if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(file = %file.display(),
-                "password file is not a plain file, or group or others can read it (chmod 0600): ignored, as libpq does");
+            // Settings load before logging starts: stderr, as libpq warns.
+            eprintln!(
+                "pg_migration_exporter: warning: password file {} is not a plain file, or group or others can read it (chmod 0600): ignored, as libpq does",
+                file.display()
+            );
             return Ok(None);
         }
         let text = crate::limits::read_bounded(file, crate::limits::MAX_SECRET_FILE_BYTES)
