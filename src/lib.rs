@@ -17,6 +17,7 @@ pub mod duration;
 pub mod expected;
 pub mod exposition;
 pub mod http;
+pub mod limits;
 pub mod logging;
 pub mod plan;
 pub mod poller;
@@ -66,6 +67,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         telemetry_path: settings.telemetry_path.clone(),
         window_token: settings.window_token.clone(),
         web,
+        max_connections: settings.web_max_connections,
     });
     tokio::select! {
         _ = http::serve(listener, server) => {}

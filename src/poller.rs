@@ -354,6 +354,12 @@ async fn run_entry(
                 tracing::warn!(target = tname, collector = name, datname = %e.datname, timeout = ?e.factory.schedule.timeout,
                     "collector timed out; its query was cancelled on the server");
                 e.failing = true;
+                // SELECT 1 unanswered: the server hangs; drop the session so
+                // that up goes to 0 and the lane reconnects (bounded).
+                if name == crate::collector::probe::NAME {
+                    state.probe_timed_out(ti, e.factory.schedule.timeout);
+                    lost = true;
+                }
             }
         }
     }
@@ -451,6 +457,7 @@ async fn run_lane(
                         st.up = up;
                         st.server_version = Some(version);
                         st.last_error = None;
+                        st.unresponsive = None;
                     });
                     last_connect_error = None;
                     backoff = Duration::from_millis(500);

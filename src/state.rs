@@ -25,6 +25,10 @@ pub struct TargetStatus {
     pub server_version: Option<String>,
     /// The last error, already free of secrets (connection errors never carry the password).
     pub last_error: Option<String>,
+    /// Set when a probe timed out (the server accepts connections but does
+    /// not answer, e.g. stopped by SIGSTOP); cleared by the next successful
+    /// connection. Makes /readyz answer 503 with this reason.
+    pub unresponsive: Option<String>,
 }
 
 pub struct State {
@@ -85,6 +89,39 @@ impl State {
     }
 
     pub fn ready(&self) -> bool {
-        self.statuses().iter().all(|s| s.polled_once)
+        self.not_ready_reason().is_none()
+    }
+
+    /// Why /readyz answers 503: a target not polled yet, or one whose server
+    /// stopped answering. A target that refuses connections is known to be
+    /// down, and reported as such, so it does not make the exporter unready.
+    pub fn not_ready_reason(&self) -> Option<String> {
+        let st = self.statuses();
+        if !st.iter().all(|s| s.polled_once) {
+            return Some("some targets have not been polled yet".into());
+        }
+        let hung: Vec<String> = self
+            .targets
+            .iter()
+            .zip(&st)
+            .filter_map(|(t, s)| Some(format!("target {t}: {}", s.unresponsive.as_ref()?)))
+            .collect();
+        (!hung.is_empty()).then(|| hung.join("; "))
+    }
+
+    /// A probe (`SELECT 1`) overran its timeout: the server does not answer.
+    /// The timeout is observed in the probe histogram (the round trip took
+    /// at least that long) and the target is marked down until it answers.
+    pub fn probe_timed_out(&self, target: usize, timeout: std::time::Duration) {
+        self.metrics
+            .probe
+            .with_label_values(&[&self.targets[target]])
+            .observe(timeout.as_secs_f64());
+        self.update_status(target, |st| {
+            st.up = false;
+            st.unresponsive = Some(format!(
+                "probe timed out after {timeout:?}: the server does not answer"
+            ));
+        });
     }
 }
