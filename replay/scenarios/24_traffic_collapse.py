@@ -9,6 +9,10 @@ SCENARIO = dict(
     config=config(),
     traffic=[checkout_traffic(until=5)],
     fault_at=5,
-    steps=[dict(at=0, note="the migration", sql="ALTER TABLE accounts ADD COLUMN region text;")],
+    steps=[
+        dict(at=-5, do="window_open", note="the deploy pipeline opens the window"),
+        dict(at=0, note="the migration", sql="ALTER TABLE accounts ADD COLUMN region text;"),
+        dict(at=30, do="window_close", note="the pipeline closes the window"),
+    ],
     expect=[dict(alertname="PgMigOperationTrafficCollapsed", decision="rollback_if_persists", within=240)],
 )
