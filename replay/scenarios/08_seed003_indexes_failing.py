@@ -7,5 +7,5 @@ SELECT count(*) FROM messages WHERE dialog_id = :d;
 """
 SCENARIO = seed("replyx-indexes", "failure", "@examples/replyx-indexes/failure.sql",
                 traffic=[dict(sql=READS, rate=5)],
-                expect=[dict(alertname="PgMigIndexInvalid", decision="rollback_now", within=180)],
+                expect=[dict(alertname="PgMigIndexInvalid", decision="rollback_now", within=240)],
                 allow=[("PgMigExpectedObjectMissing", "rollback_now")])

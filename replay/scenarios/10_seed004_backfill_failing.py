@@ -8,5 +8,5 @@ SELECT * FROM conversations WHERE id = :c;
 """
 SCENARIO = seed("omniops-backfill", "failure", "@examples/omniops-backfill/failure.sql",
                 traffic=[dict(sql=READS, rate=5)],
-                expect=[dict(alertname="PgMigIntegrityViolation", decision="rollback_now", within=180)],
+                expect=[dict(alertname="PgMigIntegrityViolation", decision="rollback_now", within=240)],
                 allow=[("PgMigUnexpectedObjectPresent", "rollback_now")])

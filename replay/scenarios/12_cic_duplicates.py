@@ -8,6 +8,6 @@ SCENARIO = dict(
     traffic=[checkout_traffic()],
     steps=[dict(at=0, sql="CREATE UNIQUE INDEX CONCURRENTLY accounts_email_key ON accounts (email);",
                 must_fail=True, note="unique CIC over duplicates")],
-    expect=[dict(alertname="PgMigIndexInvalid", decision="rollback_now", within=180)],
+    expect=[dict(alertname="PgMigIndexInvalid", decision="rollback_now", within=240)],
     allow=[("PgMigExpectedObjectMissing", "rollback_now")],
 )
