@@ -89,7 +89,7 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
         for (ti, t) in settings.targets.iter().enumerate() {
             let snaps = state.target_snapshots(ti);
             let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
-            state.windows.update(ti, window::active_sources(&fams), now);
+            state.windows.update(ti, window::observe(&fams), now);
             state.put(
                 (ti, "window", poller::main_database(t)),
                 state.windows.families(ti, &t.name),
