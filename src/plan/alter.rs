@@ -279,7 +279,7 @@ fn add_column(t: &str, cd: &ColumnDef, ctx: &mut Ctx, f: &mut Facts) {
                     .raw_expr
                     .as_deref()
                     .and_then(|e| e.node.as_ref())
-                    .map_or(true, default_is_constant);
+                    .is_none_or(default_is_constant);
                 if !constant {
                     f.rewrites = true;
                     if existing {

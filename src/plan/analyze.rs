@@ -575,7 +575,7 @@ fn drop_stmt(d: &DropStmt, ctx: &mut Ctx, f: &mut Facts) {
                 if let Some(t) = &table {
                     f.lock(t, mode);
                 }
-                if !d.concurrent && table.as_deref().map_or(true, |t| ctx.existing(t)) {
+                if !d.concurrent && table.as_deref().is_none_or(|t| ctx.existing(t)) {
                     f.hazard("drop-index-not-concurrent", &i);
                 }
                 f.drop("index", i);
