@@ -1,14 +1,16 @@
 //! Issue 20, must show: `scripts/demo` runs the real stack (PostgreSQL, this
 //! exporter, Prometheus with the shipped rules, Alertmanager with the shipped
 //! routes, a webhook receiver) and its timeline shows no page on the healthy
-//! migration and a decision delivered by Alertmanager on the failing one.
-//! About a minute of wall clock at `--duration 30`.
+//! migration and a decision delivered by Alertmanager on each failing one:
+//! `cancel_ddl` for the DDL stuck in the lock queue, `rollback_now` for the
+//! failed unique index. About 3 minutes of wall clock at `--duration 30`: the
+//! shipped rules hold an invalid index for two minutes before they page.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 #[test]
-fn the_demo_pages_the_failing_migration_through_alertmanager_and_not_the_healthy_one() {
+fn the_demo_pages_the_failing_migrations_through_alertmanager_and_not_the_healthy_one() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(root.join("scripts/demo"))
         .args([
@@ -61,5 +63,14 @@ fn the_demo_pages_the_failing_migration_through_alertmanager_and_not_the_healthy
     assert!(
         stdout.contains("lock queue on public.accounts"),
         "no lock queue:\n{stdout}"
+    );
+    // The rollback: after the failed index build, a rollback_now notification.
+    let index = line("migration started: replay/demo/failing-index.sql")
+        .unwrap_or_else(|| panic!("the failing index migration never started:\n{stdout}"));
+    assert!(
+        lines[index..]
+            .iter()
+            .any(|l| l.contains("ALERTMANAGER -> receiver") && l.contains("DECISION rollback_now")),
+        "no rollback_now from Alertmanager:\n{stdout}"
     );
 }
