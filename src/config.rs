@@ -5,6 +5,9 @@
 //! Every problem is reported with where it came from: the file, line and key
 //! for the config file, the variable's name for the environment.
 
+pub mod serverlog;
+pub mod window;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +15,7 @@ use serde::Deserialize;
 
 use crate::conninfo::{ConnInfo, ConnInfoError};
 use crate::duration::PromDuration;
+use crate::yamlpos::locate_line;
 
 /// The default listen address. Port 9786 is not used by postgres_exporter
 /// (9187), pg_exporter (9630), sql_exporter (9399) or query-exporter (9560).
@@ -228,6 +232,16 @@ pub struct TargetSettings {
     pub exclude_databases: Vec<String>,
 }
 
+impl TargetSettings {
+    /// The database the target's connection string names.
+    pub fn main_database(&self) -> String {
+        self.conninfo
+            .dbname
+            .clone()
+            .unwrap_or_else(|| "postgres".into())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen_address: String,
@@ -245,11 +259,11 @@ pub struct Settings {
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
     pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
-    pub window: crate::window::WindowConfig,
+    pub window: window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
     /// Following PostgreSQL's log files for errors by SQLSTATE (off unless `server_log.follow` lists a log).
-    pub server_log: crate::serverlog::ServerLogConfig,
+    pub server_log: serverlog::ServerLogConfig,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -323,9 +337,9 @@ struct FileConfig {
     #[serde(default)]
     expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
     #[serde(default)]
-    window: crate::window::WindowConfig,
+    window: window::WindowConfig,
     #[serde(default)]
-    server_log: crate::serverlog::ServerLogConfig,
+    server_log: serverlog::ServerLogConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -641,72 +655,6 @@ fn read_config_text(p: &std::path::Path, name: &str) -> Result<String, ConfigErr
             format!("not valid UTF-8 (byte {at}): config files are UTF-8 text"),
         )
     })
-}
-
-/// Finds the line (1-based) of a key path such as `app_collectors[0].interval`
-/// in block-style YAML. serde_yaml knows only the enclosing mapping's line
-/// when the error comes from a value's own checks; this finds the key's.
-pub fn locate_line(text: &str, path: &str) -> Option<usize> {
-    let mut segs: Vec<Result<usize, &str>> = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            segs.push(Err(key));
-        }
-        while let Some(end) = rest.find(']') {
-            segs.push(Ok(rest[1..end].parse().ok()?));
-            rest = &rest[end + 1..];
-        }
-    }
-    let lines: Vec<&str> = text.lines().collect();
-    // (line index, indent of the current node's content; -1 for the document)
-    let (mut at, mut parent_indent) = (0usize, -1i64);
-    let mut found = None;
-    for seg in segs {
-        let mut hit = None;
-        let mut count = 0;
-        for (i, raw) in lines.iter().enumerate().skip(at) {
-            let trimmed = raw.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let indent = (raw.len() - trimmed.len()) as i64;
-            if i > at && indent <= parent_indent {
-                break;
-            }
-            match seg {
-                Err(key) => {
-                    // A key on its own line, or the first key of a "- " item.
-                    let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-                    let key_indent = indent + (trimmed.len() - body.len()) as i64;
-                    if key_indent > parent_indent
-                        && (body.starts_with(&format!("{key}:"))
-                            || body.starts_with(&format!("\"{key}\":")))
-                    {
-                        hit = Some((i, key_indent));
-                        break;
-                    }
-                }
-                Ok(n) => {
-                    if trimmed.starts_with("- ") || trimmed == "-" {
-                        if count == n {
-                            hit = Some((i, indent));
-                            break;
-                        }
-                        count += 1;
-                    }
-                }
-            }
-        }
-        let (i, ind) = hit?;
-        found = Some(i + 1);
-        at = i;
-        parent_indent = ind;
-    }
-    found
 }
 
 /// File, line and the full key path (serde_path_to_error knows the key even
@@ -1086,15 +1034,6 @@ mod tests {
         let msg = parse_file(text, "t.yml").unwrap_err().to_string();
         assert!(msg.contains("only one of dsn and dsn_file"), "{msg}");
         assert!(msg.starts_with("t.yml:"), "{msg}");
-    }
-
-    #[test]
-    fn locates_nested_keys() {
-        let text = "a:\n  - name: x\n    b: 1\n  - name: y\n    # c\n    c:\n      d: 2\n";
-        assert_eq!(locate_line(text, "a[1].c.d"), Some(7));
-        assert_eq!(locate_line(text, "a[0].b"), Some(3));
-        assert_eq!(locate_line(text, "a[1].name"), Some(4));
-        assert_eq!(locate_line(text, "a[2]"), None);
     }
 
     #[test]

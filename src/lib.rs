@@ -25,6 +25,7 @@ pub mod state;
 pub mod tls;
 pub mod webconfig;
 pub mod window;
+pub mod yamlpos;
 
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     }
     poller::spawn(settings.clone(), state.clone());
     tokio::spawn(window_ticker(settings.clone(), state.clone()));
-    tokio::spawn(serverlog::run(settings.clone(), state.clone()));
+    tokio::spawn(poller::serverlog::run(settings.clone(), state.clone()));
     let server = Arc::new(http::Server {
         state,
         telemetry_path: settings.telemetry_path.clone(),
@@ -87,7 +88,7 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
             let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
             state.windows.update(ti, window::active_sources(&fams), now);
             state.put(
-                (ti, "window", poller::main_database(t)),
+                (ti, "window", t.main_database()),
                 state.windows.families(ti, &t.name),
             );
         }

@@ -13,12 +13,14 @@
 //! exponential backoff (0.5 s doubling to 30 s, with jitter) so a server at
 //! max_connections is not hammered.
 
+pub mod serverlog;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::collector::{Collector, Ctx, Lane, Scope, COLLECTORS};
-use crate::config::{Schedule, Settings, TargetSettings};
+use crate::config::{Schedule, Settings};
 use crate::db;
 use crate::state::{Key, State};
 
@@ -126,21 +128,13 @@ struct TargetShared {
     lanes: LaneStates,
 }
 
-/// The database a target's connection string names.
-pub fn main_database(t: &TargetSettings) -> String {
-    t.conninfo
-        .dbname
-        .clone()
-        .unwrap_or_else(|| "postgres".into())
-}
-
 /// Spawns the poll tasks. Returns once they are started.
 pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     let all = Arc::new(factories(&settings));
     for (ti, t) in settings.targets.iter().enumerate() {
         if !settings.expected_error_codes.is_empty() {
             state.put(
-                (ti, "expected_error_codes", main_database(t)),
+                (ti, "expected_error_codes", t.main_database()),
                 crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
             );
         }
@@ -182,7 +176,7 @@ fn new_entry(f: &Arc<Factory>, datname: &str) -> Entry {
 /// own database, per-database ones in each of their databases.
 fn build_lane(settings: &Settings, all: &[Arc<Factory>], ti: usize, lane: Lane) -> Vec<Entry> {
     let t = &settings.targets[ti];
-    let main = main_database(t);
+    let main = t.main_database();
     let mut dbs = vec![main.clone()];
     for d in &t.databases {
         if !dbs.contains(d) {
@@ -379,7 +373,7 @@ async fn run_lane(
 ) {
     let target = &settings.targets[ti];
     let tname = target.name.as_str();
-    let main_db = main_database(target);
+    let main_db = target.main_database();
     let m = &state.metrics;
     let lane_factories: Vec<Arc<Factory>> = all
         .iter()

@@ -114,7 +114,7 @@ impl WebConfig {
                 |e| {
                     let p = e.path().to_string();
                     let inner = e.into_inner();
-                    let line = crate::config::locate_line(&text, &p)
+                    let line = crate::yamlpos::locate_line(&text, &p)
                         .or(inner.location().map(|l| l.line()));
                     let mut m = inner.to_string();
                     if let Some(i) = m.find(" at line ") {

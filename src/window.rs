@@ -19,70 +19,13 @@
 //! | `pgmig_migration_window_source` | gauge | target, source |
 
 use std::sync::Mutex;
-use std::time::Duration;
 
 use crate::exposition::Rendered;
-use serde::Deserialize;
 
-use crate::duration::PromDuration;
+pub use crate::config::window::WindowConfig;
 use crate::exposition::{label_value, Family};
 
 pub const SOURCES: &[&str] = &["ddl", "migration_lock", "framework_dirty", "explicit"];
-
-/// The `window` section of the config file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WindowConfig {
-    /// Which automatic sources open a window (`ddl`, `migration_lock`, `framework_dirty`).
-    #[serde(default = "default_auto")]
-    pub auto: Vec<String>,
-    /// How long a window stays open after its last automatic source cleared.
-    #[serde(default = "default_close_after")]
-    pub close_after: PromDuration,
-    /// The longest an explicitly opened window stays open without being closed.
-    #[serde(default = "default_max_explicit")]
-    pub max_explicit: PromDuration,
-    /// A file holding the bearer token of the open/close API; the API is off without it.
-    pub api_token_file: Option<std::path::PathBuf>,
-}
-
-fn default_auto() -> Vec<String> {
-    vec![
-        "ddl".into(),
-        "migration_lock".into(),
-        "framework_dirty".into(),
-    ]
-}
-fn default_close_after() -> PromDuration {
-    PromDuration(Duration::from_secs(120))
-}
-fn default_max_explicit() -> PromDuration {
-    PromDuration(Duration::from_secs(6 * 3600))
-}
-
-impl Default for WindowConfig {
-    fn default() -> Self {
-        WindowConfig {
-            auto: default_auto(),
-            close_after: default_close_after(),
-            max_explicit: default_max_explicit(),
-            api_token_file: None,
-        }
-    }
-}
-
-impl WindowConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        for s in &self.auto {
-            if !["ddl", "migration_lock", "framework_dirty"].contains(&s.as_str()) {
-                return Err(format!(
-                    "window.auto: unknown source {s:?} (ddl, migration_lock, framework_dirty)"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// One target's window.
 #[derive(Debug, Default, Clone)]
@@ -218,6 +161,8 @@ impl Windows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::duration::PromDuration;
+    use std::time::Duration;
 
     fn cfg() -> WindowConfig {
         WindowConfig {

@@ -13,29 +13,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::signals::MetricType;
 use super::signals::Signal;
 use crate::duration::PromDuration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricType {
-    Gauge,
-    Counter,
-    Histogram,
-    /// Value always 1; the labels carry the information (info and enum-style series).
-    Info,
-}
-
-impl MetricType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricType::Gauge => "gauge",
-            MetricType::Counter => "counter",
-            MetricType::Histogram => "histogram",
-            MetricType::Info => "info",
-        }
-    }
-}
 
 /// Where an incremental collector starts reading at its first run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]

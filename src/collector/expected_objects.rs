@@ -36,7 +36,7 @@ pub const SPEC: Spec = Spec {
             main_dbs: s
                 .targets
                 .iter()
-                .map(|t| (t.name.clone(), crate::poller::main_database(t)))
+                .map(|t| (t.name.clone(), t.main_database()))
                 .collect(),
         })
     },
