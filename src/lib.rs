@@ -8,6 +8,7 @@
 //! HTTP server ([`http`]) renders those snapshots on every scrape.
 
 pub mod app;
+pub mod catalogue;
 pub mod cli;
 pub mod collector;
 pub mod config;
