@@ -19,9 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collector::{Collector, Ctx, Lane, Scope, COLLECTORS};
+use crate::collector::{Collector, Ctx, Lane, Observation, Observations, Scope, COLLECTORS};
 use crate::config::{Schedule, Settings};
 use crate::db;
+use crate::selfmetrics::SelfMetrics;
 use crate::state::{Key, State};
 
 /// What the poller instantiates: a built-in collector from the
@@ -261,6 +262,31 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed % 1000) as f64 / 1000.0
 }
 
+/// Turns what a collector run saw into self-metrics.
+fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
+    for o in observations {
+        match o {
+            Observation::LockWaitsEnded(waits) => {
+                let hist = m.lock_wait.with_label_values(&[target]);
+                for d in waits {
+                    hist.observe(d);
+                }
+            }
+            Observation::ProbeRoundTrip(secs) => {
+                m.probe.with_label_values(&[target]).observe(secs);
+            }
+            Observation::AppValueProblem {
+                collector,
+                metric,
+                reason,
+            } => m
+                .app_value_errors
+                .with_label_values(&[target, &collector, &metric, reason])
+                .inc(),
+        }
+    }
+}
+
 /// Drops an entry's series and marks it failed.
 fn fail_entry(state: &State, ti: usize, tname: &str, e: &mut Entry) {
     state.remove(&e.key(ti));
@@ -296,6 +322,7 @@ async fn run_entry(
         m.collector_success.with_label_values(&labels).set(0.0);
     } else {
         let pids = own.get();
+        let observations = Observations::default();
         let ctx = Ctx {
             client: &session.client,
             statements: &session.statements,
@@ -303,7 +330,7 @@ async fn run_entry(
             datname: &e.datname,
             server_version_num: session.server_version_num,
             own_pids: &pids,
-            metrics: m,
+            observations: &observations,
         };
         let started = Instant::now();
         let result =
@@ -311,6 +338,7 @@ async fn run_entry(
         m.collector_duration
             .with_label_values(&labels)
             .observe(started.elapsed().as_secs_f64());
+        record(m, tname, observations.take());
         match result {
             Ok(Ok(output)) => {
                 state.put(e.key(ti), output.families);

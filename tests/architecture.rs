@@ -24,7 +24,6 @@ const LAYERS: &[(&str, &[&str])] = &[
             "yamlpos",
             "conninfo",
             "exposition",
-            "selfmetrics",
             "catalogue",
             "serverlog::follow",
             "serverlog::parse",
@@ -47,8 +46,9 @@ const LAYERS: &[(&str, &[&str])] = &[
         "collectors",
         &["collector", "app", "db", "tls", "serverlog"],
     ),
-    // What the background tasks publish and the server reads.
-    ("state", &["state", "window"]),
+    // What the background tasks publish and the server reads; the
+    // exporter's self-metrics (collectors report observations instead).
+    ("state", &["state", "window", "selfmetrics"]),
     // Scheduling: the lanes and the server-log task.
     ("poller", &["poller"]),
     ("http", &["http"]),

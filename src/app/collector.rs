@@ -34,7 +34,9 @@ use tokio_postgres::SimpleQueryMessage;
 
 use super::config::{AppCollector, AppMetric, MetricType, Start};
 use super::value::{self, Parsed, Problem};
-use crate::collector::{quote_ident, CollectError, CollectFuture, Collector, Ctx, Output};
+use crate::collector::{
+    quote_ident, CollectError, CollectFuture, Collector, Ctx, Observation, Output,
+};
 use crate::exposition::Family;
 
 /// Cumulative histogram state of one series.
@@ -159,10 +161,11 @@ impl AppRuntime {
     }
 
     fn problem(&self, ctx: &Ctx<'_>, m: &AppMetric, p: Problem) {
-        ctx.metrics
-            .app_value_errors
-            .with_label_values(&[ctx.target, &self.cfg.name, &m.name, p.as_str()])
-            .inc();
+        ctx.observe(Observation::AppValueProblem {
+            collector: self.cfg.name.clone(),
+            metric: m.name.clone(),
+            reason: p.as_str(),
+        });
     }
 
     /// The label values of a row for a metric, in label order (columns, then static).

@@ -34,7 +34,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+};
 
 pub const NAME: &str = "locks";
 
@@ -389,10 +391,8 @@ impl Collector for Locks {
             } else {
                 analysis.now
             };
-            let hist = ctx.metrics.lock_wait.with_label_values(&[ctx.target]);
-            for d in track_waits(&mut self.waits, &analysis.blocked, now) {
-                hist.observe(d);
-            }
+            let ended = track_waits(&mut self.waits, &analysis.blocked, now);
+            ctx.observe(Observation::LockWaitsEnded(ended));
             Ok(self.build(ctx, &analysis, &roots))
         })
     }

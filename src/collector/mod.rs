@@ -13,7 +13,6 @@ use tokio_postgres::{Client, Row};
 
 use crate::config::{Schedule, Settings};
 use crate::exposition::Family;
-use crate::selfmetrics::SelfMetrics;
 
 pub mod activity;
 pub mod database;
@@ -54,10 +53,50 @@ pub struct Ctx<'a> {
     /// Backend pids of the exporter's own sessions on this target, excluded
     /// from everything the collectors report.
     pub own_pids: &'a [i32],
-    pub metrics: &'a SelfMetrics,
+    /// Where the run reports what it saw besides its samples.
+    pub observations: &'a Observations,
+}
+
+/// Something a collector saw during a run that is not a sample of its own
+/// families. The poller turns these into the exporter's self-metrics, so
+/// that collectors know nothing of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observation {
+    /// The lock waits that ended since the last run, in seconds (reported
+    /// on every successful run of the locks collector, empty or not).
+    LockWaitsEnded(Vec<f64>),
+    /// The probe's round trip, in seconds.
+    ProbeRoundTrip(f64),
+    /// A value of an app collector's metric that was refused or coerced.
+    AppValueProblem {
+        collector: String,
+        metric: String,
+        reason: &'static str,
+    },
+}
+
+/// The observations of one run, in the order they were made. Filled
+/// through [`Ctx::observe`]; the poller takes them after the run, whether
+/// it succeeded or not.
+#[derive(Debug, Default)]
+pub struct Observations(std::sync::Mutex<Vec<Observation>>);
+
+impl Observations {
+    pub fn take(&self) -> Vec<Observation> {
+        std::mem::take(&mut *self.0.lock().expect("observations lock"))
+    }
 }
 
 impl Ctx<'_> {
+    /// Reports something the run saw (see [`Observation`]).
+    pub fn observe(&self, o: Observation) {
+        self.observations
+            .0
+            .lock()
+            .expect("observations lock")
+            .push(o);
+    }
+
     /// Runs a fixed query as a statement prepared once per session.
     pub async fn query(
         &self,

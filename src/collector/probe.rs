@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use super::{CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec};
 
 pub const NAME: &str = "probe";
 
@@ -35,10 +35,7 @@ impl Collector for Probe {
                 .simple_query("SELECT 1")
                 .await
                 .map_err(|e| CollectError::query(NAME, e))?;
-            ctx.metrics
-                .probe
-                .with_label_values(&[ctx.target])
-                .observe(start.elapsed().as_secs_f64());
+            ctx.observe(Observation::ProbeRoundTrip(start.elapsed().as_secs_f64()));
             Ok(Output::default())
         })
     }
