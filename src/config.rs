@@ -55,9 +55,38 @@ impl LogFormat {
     }
 }
 
-fn check_log_level(s: &str) -> Result<String, String> {
+/// How much the exporter logs (`log.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn check_log_level(s: &str) -> Result<LogLevel, String> {
     match s {
-        "debug" | "info" | "warn" | "error" => Ok(s.to_string()),
+        "debug" => Ok(LogLevel::Debug),
+        "info" => Ok(LogLevel::Info),
+        "warn" => Ok(LogLevel::Warn),
+        "error" => Ok(LogLevel::Error),
         o => Err(format!("{o:?} is not one of debug, info, warn, error")),
     }
 }
@@ -248,7 +277,9 @@ pub struct Settings {
     pub telemetry_path: String,
     /// TLS and basic auth for HTTP (exporter-toolkit format).
     pub web_config_file: Option<PathBuf>,
-    pub log_level: String,
+    /// The web config file, loaded and checked once.
+    pub web: Option<std::sync::Arc<crate::webconfig::WebConfig>>,
+    pub log_level: LogLevel,
     pub log_format: LogFormat,
     pub config_file: Option<PathBuf>,
     pub session: SessionSettings,
@@ -773,7 +804,7 @@ impl Settings {
             (None, None, Some(v)) => {
                 check_log_level(v).map_err(|m| file_err(&file_name, "log.level", m))?
             }
-            _ => "info".to_string(),
+            _ => LogLevel::Info,
         };
         let log_format = match (&flags.log_format, &env.log_format, &file_cfg.log.format) {
             (Some(v), _, _) => LogFormat::parse(v).map_err(|m| flag_err("log.format", m))?,
@@ -802,10 +833,13 @@ impl Settings {
             .clone()
             .or(env.web_config_file.clone())
             .or(file_cfg.web.config_file.clone());
-        if let Some(p) = &web_config_file {
-            crate::webconfig::WebConfig::load(p)
-                .map_err(|e| flag_err("web.config.file", e.to_string()))?;
-        }
+        let web = match &web_config_file {
+            Some(p) => Some(std::sync::Arc::new(
+                crate::webconfig::WebConfig::load(p)
+                    .map_err(|e| flag_err("web.config.file", e.to_string()))?,
+            )),
+            None => None,
+        };
         if !telemetry_path.starts_with('/') || telemetry_path == "/" {
             return Err(flag_err(
                 "web.telemetry-path",
@@ -955,6 +989,7 @@ impl Settings {
             listen_address,
             telemetry_path,
             web_config_file,
+            web,
             log_level,
             log_format,
             config_file,

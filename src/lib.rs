@@ -34,12 +34,7 @@ use config::Settings;
 
 /// Runs the exporter until the process receives SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
-    let web = match &settings.web_config_file {
-        Some(p) => Some(Arc::new(webconfig::WebConfig::load(p).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
-        })?)),
-        None => None,
-    };
+    let web = settings.web.clone();
     let settings = Arc::new(settings);
     let state = Arc::new(state::State::new(
         settings.targets.iter().map(|t| t.name.clone()).collect(),
