@@ -432,10 +432,6 @@ impl AppRuntime {
 }
 
 impl Collector for AppRuntime {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
     fn min_server_version(&self) -> i32 {
         self.cfg.min_server_version.unwrap_or(130000)
     }

@@ -165,10 +165,6 @@ pub struct DetailRow {
 }
 
 impl Collector for Activity {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let settings_sql = if ctx.server_version_num >= 160000 {

@@ -62,10 +62,6 @@ FROM pg_catalog.pg_replication_slots";
 struct Database;
 
 impl Collector for Database {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);

@@ -64,10 +64,6 @@ impl Expected {
 }
 
 impl Collector for Expected {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let mut present = ctx.db_gauge(

@@ -692,10 +692,6 @@ struct Frameworks {
 }
 
 impl Collector for Frameworks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);

@@ -334,10 +334,6 @@ struct RootInfo {
 }
 
 impl Collector for Locks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn reset(&mut self) {
         self.waits.clear();
     }

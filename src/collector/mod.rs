@@ -277,7 +277,6 @@ pub type CollectFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Output, CollectError>> + Send + 'a>>;
 
 pub trait Collector: Send {
-    fn name(&self) -> &'static str;
     /// The oldest server_version_num the collector supports.
     fn min_server_version(&self) -> i32 {
         130000

@@ -24,10 +24,6 @@ pub const SPEC: Spec = Spec {
 struct Probe;
 
 impl Collector for Probe {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let start = Instant::now();
