@@ -421,6 +421,53 @@ fn imports_point_down_the_layers() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// What the layers alone would allow but must never happen, directly or
+/// through other modules: (module, modules it must not reach).
+const NEVER_REACHES: &[(&str, &[&str])] = &[
+    // A scrape renders snapshots; it never waits on PostgreSQL.
+    ("http", &["db", "collector", "poller", "app::collector"]),
+    // Collectors return samples and observations; the poller records.
+    ("collector", &["selfmetrics", "state", "poller", "http"]),
+    (
+        "app::collector",
+        &["selfmetrics", "state", "poller", "http"],
+    ),
+];
+
+/// The modules `from` reaches through any number of imports.
+fn reaches(g: &BTreeMap<String, BTreeSet<String>>, from: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut todo = vec![from.to_string()];
+    while let Some(m) = todo.pop() {
+        for n in g.get(&m).into_iter().flatten() {
+            if seen.insert(n.clone()) {
+                todo.push(n.clone());
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn http_never_reaches_the_database_and_collectors_never_reach_state() {
+    let g = crate_graph();
+    let mut problems = Vec::new();
+    for (from, banned) in NEVER_REACHES {
+        for m in g
+            .keys()
+            .filter(|m| *m == from || m.starts_with(&format!("{from}::")))
+        {
+            let r = reaches(&g, m);
+            for b in *banned {
+                if r.iter().any(|x| x == b || x.starts_with(&format!("{b}::"))) {
+                    problems.push(format!("{m} reaches {b}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The checker sees real edges of the crate (so that an empty graph cannot
 /// pass the two tests above).
 #[test]
