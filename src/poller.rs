@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::collector::{Collector, Ctx, Lane, Observation, Observations, Scope, COLLECTORS};
-use crate::config::{Schedule, Settings};
+use crate::config::{Schedule, Settings, TargetSettings};
 use crate::db;
 use crate::selfmetrics::SelfMetrics;
 use crate::state::{Key, State};
@@ -219,15 +219,18 @@ async fn supervise(
     loop {
         let entries = build_lane(&settings, &all, ti, lane);
         let keys: Vec<Key> = entries.iter().map(|e| e.key(ti)).collect();
-        let task = tokio::spawn(run_lane(
-            settings.clone(),
-            all.clone(),
-            state.clone(),
-            ti,
-            lane,
-            entries,
-            shared.clone(),
-        ));
+        let task = tokio::spawn(
+            LaneTask::new(
+                settings.clone(),
+                &all,
+                state.clone(),
+                ti,
+                lane,
+                entries,
+                shared.clone(),
+            )
+            .run(),
+        );
         match task.await {
             Err(e) if e.is_panic() => {
                 let tname = &settings.targets[ti].name;
@@ -390,248 +393,344 @@ async fn run_entry(
 const DISCOVER_SQL: &str = "SELECT datname FROM pg_catalog.pg_database \
      WHERE datallowconn AND NOT datistemplate ORDER BY datname";
 
-async fn run_lane(
+/// One lane of one target: its schedule (the collector instances and when
+/// each is due), its connection, and the bookkeeping of reconnects and
+/// database discovery. [`LaneTask::run`] is the poll loop.
+struct LaneTask {
     settings: Arc<Settings>,
-    all: Arc<Vec<Arc<Factory>>>,
     state: Arc<State>,
+    shared: Arc<TargetShared>,
     ti: usize,
     lane: Lane,
-    mut entries: Vec<Entry>,
-    shared: Arc<TargetShared>,
-) {
-    let target = &settings.targets[ti];
-    let tname = target.name.as_str();
-    let main_db = target.main_database();
-    let m = &state.metrics;
-    let lane_factories: Vec<Arc<Factory>> = all
-        .iter()
-        .filter(|f| f.lane == lane && applies_to_target(f, tname))
-        .cloned()
-        .collect();
-    let statement_timeout = lane_factories
-        .iter()
-        .map(|f| f.schedule.timeout)
-        .max()
-        .unwrap_or(settings.session.statement_timeout)
-        .min(settings.session.statement_timeout);
-    let discoverable = |f: &Factory| f.scope == Scope::Database && !f.app && f.databases.is_empty();
-    let discover = target.discover_databases && lane_factories.iter().any(|f| discoverable(f));
-    let mut next_discovery = Instant::now();
-    let init_entry_metrics = |e: &Entry| {
-        m.collector_success
-            .with_label_values(&[tname, e.factory.name, &e.datname])
-            .set(0.0);
-        // Counters exist from the start at 0, so rate() sees the first error.
-        for kind in ["error", "timeout"] {
-            m.collector_errors
-                .with_label_values(&[tname, e.factory.name, &e.datname, kind]);
-        }
-    };
-    for e in &entries {
-        init_entry_metrics(e);
-    }
-    m.up.with_label_values(&[tname]).set(0.0);
-    m.connections.with_label_values(&[tname]).set(0.0);
-    m.connect_errors.with_label_values(&[tname]);
+    main_db: String,
+    entries: Vec<Entry>,
+    /// The factories of this lane, for entries discovery adds.
+    factories: Vec<Arc<Factory>>,
+    statement_timeout: Duration,
+    discover: bool,
+    next_discovery: Instant,
+    backoff: Duration,
+    seed: u64,
+    last_connect_error: Option<String>,
+    session: Option<db::Session>,
+    failed_dbs: BTreeSet<String>,
+}
 
-    let set_lane = |up: bool| {
-        let mut l = shared.lanes.0.lock().expect("lanes");
-        l.insert(lane, up);
+/// Per-database collectors with no database list of their own follow discovery.
+fn discoverable(f: &Factory) -> bool {
+    f.scope == Scope::Database && !f.app && f.databases.is_empty()
+}
+
+/// The self-metrics of a collector instance exist from the start: success
+/// at 0, and the error counters at 0 so that rate() sees the first error.
+fn init_entry_metrics(m: &SelfMetrics, tname: &str, e: &Entry) {
+    m.collector_success
+        .with_label_values(&[tname, e.factory.name, &e.datname])
+        .set(0.0);
+    for kind in ["error", "timeout"] {
+        m.collector_errors
+            .with_label_values(&[tname, e.factory.name, &e.datname, kind]);
+    }
+}
+
+impl LaneTask {
+    fn new(
+        settings: Arc<Settings>,
+        all: &[Arc<Factory>],
+        state: Arc<State>,
+        ti: usize,
+        lane: Lane,
+        entries: Vec<Entry>,
+        shared: Arc<TargetShared>,
+    ) -> LaneTask {
+        let target = &settings.targets[ti];
+        let factories: Vec<Arc<Factory>> = all
+            .iter()
+            .filter(|f| f.lane == lane && applies_to_target(f, &target.name))
+            .cloned()
+            .collect();
+        let statement_timeout = factories
+            .iter()
+            .map(|f| f.schedule.timeout)
+            .max()
+            .unwrap_or(settings.session.statement_timeout)
+            .min(settings.session.statement_timeout);
+        let discover = target.discover_databases && factories.iter().any(|f| discoverable(f));
+        let m = &state.metrics;
+        let tname = target.name.as_str();
+        for e in &entries {
+            init_entry_metrics(m, tname, e);
+        }
+        m.up.with_label_values(&[tname]).set(0.0);
+        m.connections.with_label_values(&[tname]).set(0.0);
+        m.connect_errors.with_label_values(&[tname]);
+        let seed =
+            ((ti as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (unix_now() * 1e6) as u64) | 1;
+        let main_db = target.main_database();
+        LaneTask {
+            main_db,
+            settings,
+            state,
+            shared,
+            ti,
+            lane,
+            entries,
+            factories,
+            statement_timeout,
+            discover,
+            next_discovery: Instant::now(),
+            backoff: Duration::from_millis(500),
+            seed,
+            last_connect_error: None,
+            session: None,
+            failed_dbs: BTreeSet::new(),
+        }
+    }
+
+    fn target(&self) -> &TargetSettings {
+        &self.settings.targets[self.ti]
+    }
+
+    /// Marks this lane up or down; returns whether every lane of the target is up.
+    fn set_lane(&self, up: bool) -> bool {
+        let m = &self.state.metrics;
+        let tname = self.target().name.as_str();
+        let mut l = self.shared.lanes.0.lock().expect("lanes");
+        l.insert(self.lane, up);
         let all_up = l.values().all(|v| *v);
         let open = l.values().filter(|v| **v).count();
         m.up.with_label_values(&[tname])
             .set(if all_up { 1.0 } else { 0.0 });
         m.connections.with_label_values(&[tname]).set(open as f64);
         all_up
-    };
+    }
 
-    let mut backoff = Duration::from_millis(500);
-    let mut seed: u64 =
-        ((ti as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (unix_now() * 1e6) as u64) | 1;
-    let mut last_connect_error: Option<String> = None;
-    let mut session: Option<db::Session> = None;
-    let mut failed_dbs: BTreeSet<String> = BTreeSet::new();
-
-    loop {
-        if session.is_none() {
-            match db::connect(target, None, &settings.session, statement_timeout).await {
-                Ok(s) => {
-                    tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
-                        backend_pid = s.backend_pid, role = %s.role, "connected");
-                    if !s.can_monitor && lane == Lane::Fast {
-                        tracing::warn!(target = tname, role = %s.role,
-                            "the role is neither superuser nor a member of pg_monitor: other users' sessions show state none and no query, \
-                             and pg_stat_statements rows of other users have no query text; GRANT pg_monitor TO the role");
-                    }
-                    shared.own.add(s.backend_pid);
-                    m.server_version
-                        .with_label_values(&[tname])
-                        .set(s.server_version_num as f64);
-                    let up = set_lane(true);
-                    let version = s.server_version.clone();
-                    state.update_status(ti, |st| {
-                        st.up = up;
-                        st.server_version = Some(version);
-                        st.last_error = None;
-                    });
-                    last_connect_error = None;
-                    backoff = Duration::from_millis(500);
-                    let now = Instant::now();
-                    for e in &mut entries {
-                        e.next = now;
-                    }
-                    session = Some(s);
-                }
-                Err(err) => {
-                    let msg = err.to_string();
-                    if last_connect_error.as_deref() != Some(msg.as_str()) {
-                        tracing::warn!(target = tname, lane = ?lane, error = %msg,
-                            retry_in = ?backoff, "cannot connect; retrying with backoff");
-                    } else {
-                        tracing::debug!(target = tname, lane = ?lane, error = %msg, "still cannot connect");
-                    }
-                    last_connect_error = Some(msg.clone());
-                    m.connect_errors.with_label_values(&[tname]).inc();
-                    set_lane(false);
-                    for e in &mut entries {
-                        fail_entry(&state, ti, tname, e);
-                    }
-                    state.update_status(ti, |st| {
-                        st.polled_once = true;
-                        st.up = false;
-                        st.last_error = Some(msg);
-                    });
-                    let wait = backoff.mul_f64(0.75 + 0.5 * jitter(&mut seed));
-                    tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    continue;
-                }
+    /// The poll loop: connect, discover, run what is due, sleep until the next.
+    async fn run(mut self) {
+        loop {
+            if self.session.is_none() && !self.connect().await {
+                continue;
             }
-        }
-        let s = session.as_ref().expect("session just ensured");
-
-        if discover && Instant::now() >= next_discovery {
-            next_discovery = Instant::now() + Duration::from_secs(60);
-            match s.client.query(DISCOVER_SQL, &[]).await {
-                Ok(rows) => {
-                    let found: BTreeSet<String> = rows
-                        .iter()
-                        .filter_map(|r| {
-                            r.try_get::<_, crate::collector::LossyText>(0)
-                                .ok()
-                                .map(|t| t.0)
-                        })
-                        .filter(|d| !target.exclude_databases.contains(d))
-                        .collect();
-                    let listed: BTreeSet<String> = std::iter::once(main_db.clone())
-                        .chain(target.databases.iter().cloned())
-                        .collect();
-                    // Vanished databases lose their entries and series.
-                    entries.retain_mut(|e| {
-                        let keep = e.factory.scope == Scope::Server
-                            || e.factory.app
-                            || !e.factory.databases.is_empty()
-                            || listed.contains(&e.datname)
-                            || found.contains(&e.datname);
-                        if !keep {
-                            state.remove(&e.key(ti));
-                        }
-                        keep
-                    });
-                    for d in &found {
-                        for f in lane_factories.iter().filter(|f| discoverable(f)) {
-                            if !entries
-                                .iter()
-                                .any(|e| e.factory.name == f.name && &e.datname == d)
-                            {
-                                let e = new_entry(f, d);
-                                init_entry_metrics(&e);
-                                entries.push(e);
-                            }
-                        }
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(target = tname, error = %db::error_text(&err), "database discovery failed")
-                }
+            self.discover_databases().await;
+            let lost = self.run_due().await;
+            self.state
+                .update_status(self.ti, |st| st.polled_once = true);
+            if lost {
+                self.lose_session();
+                continue;
             }
-        }
-
-        let now = Instant::now();
-        let mut lost = false;
-        for e in entries
-            .iter_mut()
-            .filter(|e| e.next <= now && e.datname == main_db)
-        {
-            if run_entry(&state, ti, tname, e, s, &shared.own).await {
-                lost = true;
-                break;
-            }
-        }
-        // Per-database collectors elsewhere: one database at a time, each on a
-        // connection opened for the visit and closed after it.
-        if !lost {
-            let other_dbs: BTreeSet<String> = entries
+            let next = self
+                .entries
                 .iter()
-                .filter(|e| e.next <= now && e.datname != main_db)
-                .map(|e| e.datname.clone())
-                .collect();
-            for d in other_dbs {
-                match db::connect(target, Some(&d), &settings.session, statement_timeout).await {
-                    Ok(visit) => {
-                        if failed_dbs.remove(&d) {
-                            tracing::info!(target = tname, datname = %d, "database reachable again");
-                        }
-                        shared.own.add(visit.backend_pid);
-                        for e in entries
-                            .iter_mut()
-                            .filter(|e| e.next <= now && e.datname == d)
-                        {
-                            if run_entry(&state, ti, tname, e, &visit, &shared.own).await {
-                                break;
-                            }
-                        }
-                        shared.own.remove(visit.backend_pid);
+                .map(|e| e.next)
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            tokio::time::sleep_until(next.into()).await;
+        }
+    }
+
+    /// Opens the lane's session. On failure, fails every entry, waits out the
+    /// backoff and returns false.
+    async fn connect(&mut self) -> bool {
+        let target = &self.settings.targets[self.ti];
+        let (tname, lane) = (target.name.as_str(), self.lane);
+        let m = &self.state.metrics;
+        match db::connect(target, None, &self.settings.session, self.statement_timeout).await {
+            Ok(s) => {
+                tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
+                    backend_pid = s.backend_pid, role = %s.role, "connected");
+                if !s.can_monitor && lane == Lane::Fast {
+                    tracing::warn!(target = tname, role = %s.role,
+                        "the role is neither superuser nor a member of pg_monitor: other users' sessions show state none and no query, \
+                         and pg_stat_statements rows of other users have no query text; GRANT pg_monitor TO the role");
+                }
+                self.shared.own.add(s.backend_pid);
+                m.server_version
+                    .with_label_values(&[tname])
+                    .set(s.server_version_num as f64);
+                let up = self.set_lane(true);
+                let version = s.server_version.clone();
+                self.state.update_status(self.ti, |st| {
+                    st.up = up;
+                    st.server_version = Some(version);
+                    st.last_error = None;
+                });
+                self.last_connect_error = None;
+                self.backoff = Duration::from_millis(500);
+                let now = Instant::now();
+                for e in &mut self.entries {
+                    e.next = now;
+                }
+                self.session = Some(s);
+                true
+            }
+            Err(err) => {
+                let msg = err.to_string();
+                if self.last_connect_error.as_deref() != Some(msg.as_str()) {
+                    tracing::warn!(target = tname, lane = ?lane, error = %msg,
+                        retry_in = ?self.backoff, "cannot connect; retrying with backoff");
+                } else {
+                    tracing::debug!(target = tname, lane = ?lane, error = %msg, "still cannot connect");
+                }
+                self.last_connect_error = Some(msg.clone());
+                m.connect_errors.with_label_values(&[tname]).inc();
+                self.set_lane(false);
+                for e in &mut self.entries {
+                    fail_entry(&self.state, self.ti, tname, e);
+                }
+                self.state.update_status(self.ti, |st| {
+                    st.polled_once = true;
+                    st.up = false;
+                    st.last_error = Some(msg);
+                });
+                let wait = self.backoff.mul_f64(0.75 + 0.5 * jitter(&mut self.seed));
+                tokio::time::sleep(wait).await;
+                self.backoff = (self.backoff * 2).min(Duration::from_secs(30));
+                false
+            }
+        }
+    }
+
+    /// Every 60 s when discovery is on: entries for new databases, and none
+    /// (nor their series) for vanished ones.
+    async fn discover_databases(&mut self) {
+        if !self.discover || Instant::now() < self.next_discovery {
+            return;
+        }
+        self.next_discovery = Instant::now() + Duration::from_secs(60);
+        let target = &self.settings.targets[self.ti];
+        let s = self.session.as_ref().expect("session just ensured");
+        let rows = match s.client.query(DISCOVER_SQL, &[]).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(target = %target.name, error = %db::error_text(&err), "database discovery failed");
+                return;
+            }
+        };
+        let found: BTreeSet<String> = rows
+            .iter()
+            .filter_map(|r| {
+                r.try_get::<_, crate::collector::LossyText>(0)
+                    .ok()
+                    .map(|t| t.0)
+            })
+            .filter(|d| !target.exclude_databases.contains(d))
+            .collect();
+        let listed: BTreeSet<String> = std::iter::once(self.main_db.clone())
+            .chain(target.databases.iter().cloned())
+            .collect();
+        let (state, ti) = (&self.state, self.ti);
+        self.entries.retain_mut(|e| {
+            let keep = e.factory.scope == Scope::Server
+                || e.factory.app
+                || !e.factory.databases.is_empty()
+                || listed.contains(&e.datname)
+                || found.contains(&e.datname);
+            if !keep {
+                state.remove(&e.key(ti));
+            }
+            keep
+        });
+        for d in &found {
+            for f in self.factories.iter().filter(|f| discoverable(f)) {
+                if !self
+                    .entries
+                    .iter()
+                    .any(|e| e.factory.name == f.name && &e.datname == d)
+                {
+                    let e = new_entry(f, d);
+                    init_entry_metrics(&self.state.metrics, &target.name, &e);
+                    self.entries.push(e);
+                }
+            }
+        }
+    }
+
+    /// Runs the due entries: those in the target's own database on the lane's
+    /// session, then the others. Returns true when the session was lost.
+    async fn run_due(&mut self) -> bool {
+        let now = Instant::now();
+        let tname = self.settings.targets[self.ti].name.as_str();
+        let s = self.session.as_ref().expect("session just ensured");
+        for e in self
+            .entries
+            .iter_mut()
+            .filter(|e| e.next <= now && e.datname == self.main_db)
+        {
+            if run_entry(&self.state, self.ti, tname, e, s, &self.shared.own).await {
+                return true;
+            }
+        }
+        self.visit_other_databases(now).await;
+        false
+    }
+
+    /// Per-database collectors elsewhere: one database at a time, each on a
+    /// connection opened for the visit and closed after it.
+    async fn visit_other_databases(&mut self, now: Instant) {
+        let target = &self.settings.targets[self.ti];
+        let tname = target.name.as_str();
+        let other_dbs: BTreeSet<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.next <= now && e.datname != self.main_db)
+            .map(|e| e.datname.clone())
+            .collect();
+        for d in other_dbs {
+            let due = |e: &&mut Entry| e.next <= now && e.datname == d;
+            match db::connect(
+                target,
+                Some(&d),
+                &self.settings.session,
+                self.statement_timeout,
+            )
+            .await
+            {
+                Ok(visit) => {
+                    if self.failed_dbs.remove(&d) {
+                        tracing::info!(target = tname, datname = %d, "database reachable again");
                     }
-                    Err(err) => {
-                        if failed_dbs.insert(d.clone()) {
-                            tracing::warn!(target = tname, datname = %d, error = %err, "cannot connect to database");
-                        }
-                        for e in entries
-                            .iter_mut()
-                            .filter(|e| e.next <= now && e.datname == d)
+                    self.shared.own.add(visit.backend_pid);
+                    for e in self.entries.iter_mut().filter(due) {
+                        if run_entry(&self.state, self.ti, tname, e, &visit, &self.shared.own).await
                         {
-                            fail_entry(&state, ti, tname, e);
-                            m.collector_errors
-                                .with_label_values(&[tname, e.factory.name, &e.datname, "error"])
-                                .inc();
-                            e.next = Instant::now() + e.factory.schedule.interval;
+                            break;
                         }
+                    }
+                    self.shared.own.remove(visit.backend_pid);
+                }
+                Err(err) => {
+                    if self.failed_dbs.insert(d.clone()) {
+                        tracing::warn!(target = tname, datname = %d, error = %err, "cannot connect to database");
+                    }
+                    for e in self.entries.iter_mut().filter(due) {
+                        fail_entry(&self.state, self.ti, tname, e);
+                        self.state
+                            .metrics
+                            .collector_errors
+                            .with_label_values(&[tname, e.factory.name, &e.datname, "error"])
+                            .inc();
+                        e.next = Instant::now() + e.factory.schedule.interval;
                     }
                 }
             }
         }
-        state.update_status(ti, |st| st.polled_once = true);
-        if lost {
-            let s = session.take().expect("session");
-            tracing::warn!(target = tname, lane = ?lane, "connection lost; reconnecting");
-            shared.own.remove(s.backend_pid);
-            drop(s);
-            let up = set_lane(false);
-            for e in &mut entries {
-                fail_entry(&state, ti, tname, e);
-            }
-            state.update_status(ti, |st| {
-                st.up = up;
-                st.last_error = Some("connection lost".into());
-            });
-            continue;
+    }
+
+    /// The session broke: drop it, fail every entry, mark the lane down.
+    fn lose_session(&mut self) {
+        let s = self.session.take().expect("session");
+        let tname = self.settings.targets[self.ti].name.as_str();
+        tracing::warn!(target = tname, lane = ?self.lane, "connection lost; reconnecting");
+        self.shared.own.remove(s.backend_pid);
+        drop(s);
+        let up = self.set_lane(false);
+        for e in &mut self.entries {
+            fail_entry(&self.state, self.ti, tname, e);
         }
-        let next = entries
-            .iter()
-            .map(|e| e.next)
-            .min()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        tokio::time::sleep_until(next.into()).await;
+        self.state.update_status(self.ti, |st| {
+            st.up = up;
+            st.last_error = Some("connection lost".into());
+        });
     }
 }
