@@ -798,178 +798,17 @@ impl Settings {
             None => (FileConfig::default(), "<no config file>".to_string()),
         };
 
-        let log_level = match (&flags.log_level, &env.log_level, &file_cfg.log.level) {
-            (Some(v), _, _) => check_log_level(v).map_err(|m| flag_err("log.level", m))?,
-            (None, Some(v), _) => check_log_level(v).map_err(|m| env_err("PGMIG_LOG_LEVEL", m))?,
-            (None, None, Some(v)) => {
-                check_log_level(v).map_err(|m| file_err(&file_name, "log.level", m))?
-            }
-            _ => LogLevel::Info,
-        };
-        let log_format = match (&flags.log_format, &env.log_format, &file_cfg.log.format) {
-            (Some(v), _, _) => LogFormat::parse(v).map_err(|m| flag_err("log.format", m))?,
-            (None, Some(v), _) => {
-                LogFormat::parse(v).map_err(|m| env_err("PGMIG_LOG_FORMAT", m))?
-            }
-            (None, None, Some(v)) => {
-                LogFormat::parse(v).map_err(|m| file_err(&file_name, "log.format", m))?
-            }
-            _ => LogFormat::Logfmt,
-        };
-        let listen_address = flags
-            .listen_address
-            .clone()
-            .or(env.web_listen_address.clone())
-            .or(file_cfg.web.listen_address.clone())
-            .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_string());
-        let telemetry_path = flags
-            .telemetry_path
-            .clone()
-            .or(env.web_telemetry_path.clone())
-            .or(file_cfg.web.telemetry_path.clone())
-            .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_string());
-        let web_config_file = flags
-            .web_config_file
-            .clone()
-            .or(env.web_config_file.clone())
-            .or(file_cfg.web.config_file.clone());
-        let web = match &web_config_file {
-            Some(p) => Some(std::sync::Arc::new(
-                crate::webconfig::WebConfig::load(p)
-                    .map_err(|e| flag_err("web.config.file", e.to_string()))?,
-            )),
-            None => None,
-        };
-        if !telemetry_path.starts_with('/') || telemetry_path == "/" {
-            return Err(flag_err(
-                "web.telemetry-path",
-                format!("{telemetry_path:?} must start with / and not be / itself"),
-            ));
-        }
+        let (log_level, log_format) = log_settings(flags, &env, &file_cfg, &file_name)?;
+        let (listen_address, telemetry_path, web_config_file, web) =
+            web_settings(flags, &env, &file_cfg)?;
 
-        let d = SessionSettings::default();
-        let fs = &file_cfg.session;
-        let session = SessionSettings {
-            application_name: fs.application_name.clone().unwrap_or(d.application_name),
-            statement_timeout: fs
-                .statement_timeout
-                .map(|x| x.0)
-                .unwrap_or(d.statement_timeout),
-            lock_timeout: fs.lock_timeout.map(|x| x.0).unwrap_or(d.lock_timeout),
-            idle_in_transaction_session_timeout: fs
-                .idle_in_transaction_session_timeout
-                .map(|x| x.0)
-                .unwrap_or(d.idle_in_transaction_session_timeout),
-            connect_timeout: fs.connect_timeout.map(|x| x.0).unwrap_or(d.connect_timeout),
-        };
-        if session.application_name.is_empty() {
-            return Err(file_err(
-                &file_name,
-                "session.application_name",
-                "must not be empty: it is how the exporter recognises and excludes its own sessions".into(),
-            ));
-        }
+        let session = session_settings(&file_cfg, &file_name)?;
 
         let collectors = file_cfg.collectors.resolve(&file_name)?;
 
-        let mut targets = Vec::new();
-        for (i, t) in file_cfg.targets.0.iter().enumerate() {
-            let key = format!("targets[{i}]");
-            let mut ci = match &t.source {
-                DsnSource::Inline(s) => ConnInfo::parse(s)
-                    .map_err(|e| file_err(&file_name, &format!("{key}.dsn"), e.to_string()))?,
-                DsnSource::File(p) => read_dsn_file(p)
-                    .map_err(|m| file_err(&file_name, &format!("{key}.dsn_file"), m))?,
-                DsnSource::Environment => ConnInfo::default(),
-            };
-            ci.fill_from_env(&lookup)
-                .map_err(|e| file_err(&file_name, &key, e.to_string()))?;
-            let name = t.name.clone().unwrap_or_else(|| ci.default_name());
-            targets.push(TargetSettings {
-                name,
-                conninfo: ci,
-                databases: t.databases.clone(),
-                discover_databases: t.discover_databases,
-                exclude_databases: t.exclude_databases.clone(),
-            });
-        }
-        let env_dsn = match (&env.database_url, &env.database_url_file) {
-            (Some(_), Some(_)) => {
-                return Err(env_err(
-                    "PGMIG_DATABASE_URL_FILE",
-                    "set only one of PGMIG_DATABASE_URL and PGMIG_DATABASE_URL_FILE".into(),
-                ))
-            }
-            (Some(s), None) => {
-                Some(ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?)
-            }
-            (None, Some(p)) => {
-                Some(read_dsn_file(p).map_err(|m| env_err("PGMIG_DATABASE_URL_FILE", m))?)
-            }
-            (None, None) => None,
-        };
-        if env_dsn.is_some() || targets.is_empty() {
-            let mut ci = env_dsn.unwrap_or_default();
-            ci.fill_from_env(&lookup)
-                .map_err(|e| env_err("PG*", e.to_string()))?;
-            let name = env.target_name.clone().unwrap_or_else(|| ci.default_name());
-            targets.push(TargetSettings {
-                name,
-                conninfo: ci,
-                databases: Vec::new(),
-                discover_databases: false,
-                exclude_databases: Vec::new(),
-            });
-        }
-        for (i, c) in file_cfg.app_collectors.0.iter().enumerate() {
-            for t in &c.targets {
-                if !targets.iter().any(|x| &x.name == t) {
-                    return Err(file_err(
-                        &file_name,
-                        &format!("app_collectors[{i}].targets"),
-                        format!("app collector {}: no target is named {t:?}", c.name),
-                    ));
-                }
-            }
-        }
-        for (i, o) in file_cfg.expected_objects.iter().enumerate() {
-            if let Some(t) = &o.target {
-                if !targets.iter().any(|x| &x.name == t) {
-                    return Err(file_err(
-                        &file_name,
-                        &format!("expected_objects[{i}].target"),
-                        format!("no target is named {t:?}"),
-                    ));
-                }
-            }
-        }
-        file_cfg
-            .window
-            .validate()
-            .map_err(|m| file_err(&file_name, "window", m))?;
-        let window_token = match &file_cfg.window.api_token_file {
-            Some(p) => {
-                let t = std::fs::read_to_string(p)
-                    .map_err(|e| {
-                        file_err(
-                            &file_name,
-                            "window.api_token_file",
-                            format!("cannot read {}: {e}", p.display()),
-                        )
-                    })?
-                    .trim()
-                    .to_string();
-                if t.len() < 16 {
-                    return Err(file_err(
-                        &file_name,
-                        "window.api_token_file",
-                        "the token must be at least 16 characters".into(),
-                    ));
-                }
-                Some(t)
-            }
-            None => None,
-        };
+        let targets = target_settings(&env, &file_cfg, &file_name, &lookup)?;
+        check_target_references(&file_cfg, &file_name, &targets)?;
+        let window_token = window_token(&file_cfg, &file_name)?;
         let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
         file_cfg
             .server_log
@@ -1005,6 +844,233 @@ impl Settings {
             server_log: file_cfg.server_log.clone(),
         })
     }
+}
+
+/// `log.level` and `log.format`: flag, then environment, then file.
+fn log_settings(
+    flags: &FlagValues,
+    env: &EnvValues,
+    file_cfg: &FileConfig,
+    file_name: &str,
+) -> Result<(LogLevel, LogFormat), ConfigError> {
+    let log_level = match (&flags.log_level, &env.log_level, &file_cfg.log.level) {
+        (Some(v), _, _) => check_log_level(v).map_err(|m| flag_err("log.level", m))?,
+        (None, Some(v), _) => check_log_level(v).map_err(|m| env_err("PGMIG_LOG_LEVEL", m))?,
+        (None, None, Some(v)) => {
+            check_log_level(v).map_err(|m| file_err(file_name, "log.level", m))?
+        }
+        _ => LogLevel::Info,
+    };
+    let log_format = match (&flags.log_format, &env.log_format, &file_cfg.log.format) {
+        (Some(v), _, _) => LogFormat::parse(v).map_err(|m| flag_err("log.format", m))?,
+        (None, Some(v), _) => LogFormat::parse(v).map_err(|m| env_err("PGMIG_LOG_FORMAT", m))?,
+        (None, None, Some(v)) => {
+            LogFormat::parse(v).map_err(|m| file_err(file_name, "log.format", m))?
+        }
+        _ => LogFormat::Logfmt,
+    };
+    Ok((log_level, log_format))
+}
+
+/// Listen address, telemetry path and the web config file, loaded once.
+type WebSettings = (
+    String,
+    String,
+    Option<PathBuf>,
+    Option<std::sync::Arc<crate::webconfig::WebConfig>>,
+);
+
+fn web_settings(
+    flags: &FlagValues,
+    env: &EnvValues,
+    file_cfg: &FileConfig,
+) -> Result<WebSettings, ConfigError> {
+    let listen_address = flags
+        .listen_address
+        .clone()
+        .or(env.web_listen_address.clone())
+        .or(file_cfg.web.listen_address.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_string());
+    let telemetry_path = flags
+        .telemetry_path
+        .clone()
+        .or(env.web_telemetry_path.clone())
+        .or(file_cfg.web.telemetry_path.clone())
+        .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_string());
+    let web_config_file = flags
+        .web_config_file
+        .clone()
+        .or(env.web_config_file.clone())
+        .or(file_cfg.web.config_file.clone());
+    let web = match &web_config_file {
+        Some(p) => Some(std::sync::Arc::new(
+            crate::webconfig::WebConfig::load(p)
+                .map_err(|e| flag_err("web.config.file", e.to_string()))?,
+        )),
+        None => None,
+    };
+    if !telemetry_path.starts_with('/') || telemetry_path == "/" {
+        return Err(flag_err(
+            "web.telemetry-path",
+            format!("{telemetry_path:?} must start with / and not be / itself"),
+        ));
+    }
+    Ok((listen_address, telemetry_path, web_config_file, web))
+}
+
+/// The `session` section over the defaults.
+fn session_settings(
+    file_cfg: &FileConfig,
+    file_name: &str,
+) -> Result<SessionSettings, ConfigError> {
+    let d = SessionSettings::default();
+    let fs = &file_cfg.session;
+    let session = SessionSettings {
+        application_name: fs.application_name.clone().unwrap_or(d.application_name),
+        statement_timeout: fs
+            .statement_timeout
+            .map(|x| x.0)
+            .unwrap_or(d.statement_timeout),
+        lock_timeout: fs.lock_timeout.map(|x| x.0).unwrap_or(d.lock_timeout),
+        idle_in_transaction_session_timeout: fs
+            .idle_in_transaction_session_timeout
+            .map(|x| x.0)
+            .unwrap_or(d.idle_in_transaction_session_timeout),
+        connect_timeout: fs.connect_timeout.map(|x| x.0).unwrap_or(d.connect_timeout),
+    };
+    if session.application_name.is_empty() {
+        return Err(file_err(
+            file_name,
+            "session.application_name",
+            "must not be empty: it is how the exporter recognises and excludes its own sessions"
+                .into(),
+        ));
+    }
+    Ok(session)
+}
+
+/// The file's targets, then the one from `PGMIG_DATABASE_URL(_FILE)` and
+/// libpq's `PG*` variables (also when the file lists none).
+fn target_settings(
+    env: &EnvValues,
+    file_cfg: &FileConfig,
+    file_name: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<TargetSettings>, ConfigError> {
+    let mut targets = Vec::new();
+    for (i, t) in file_cfg.targets.0.iter().enumerate() {
+        let key = format!("targets[{i}]");
+        let mut ci = match &t.source {
+            DsnSource::Inline(s) => ConnInfo::parse(s)
+                .map_err(|e| file_err(file_name, &format!("{key}.dsn"), e.to_string()))?,
+            DsnSource::File(p) => {
+                read_dsn_file(p).map_err(|m| file_err(file_name, &format!("{key}.dsn_file"), m))?
+            }
+            DsnSource::Environment => ConnInfo::default(),
+        };
+        ci.fill_from_env(lookup)
+            .map_err(|e| file_err(file_name, &key, e.to_string()))?;
+        let name = t.name.clone().unwrap_or_else(|| ci.default_name());
+        targets.push(TargetSettings {
+            name,
+            conninfo: ci,
+            databases: t.databases.clone(),
+            discover_databases: t.discover_databases,
+            exclude_databases: t.exclude_databases.clone(),
+        });
+    }
+    let env_dsn = match (&env.database_url, &env.database_url_file) {
+        (Some(_), Some(_)) => {
+            return Err(env_err(
+                "PGMIG_DATABASE_URL_FILE",
+                "set only one of PGMIG_DATABASE_URL and PGMIG_DATABASE_URL_FILE".into(),
+            ))
+        }
+        (Some(s), None) => {
+            Some(ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?)
+        }
+        (None, Some(p)) => {
+            Some(read_dsn_file(p).map_err(|m| env_err("PGMIG_DATABASE_URL_FILE", m))?)
+        }
+        (None, None) => None,
+    };
+    if env_dsn.is_some() || targets.is_empty() {
+        let mut ci = env_dsn.unwrap_or_default();
+        ci.fill_from_env(lookup)
+            .map_err(|e| env_err("PG*", e.to_string()))?;
+        let name = env.target_name.clone().unwrap_or_else(|| ci.default_name());
+        targets.push(TargetSettings {
+            name,
+            conninfo: ci,
+            databases: Vec::new(),
+            discover_databases: false,
+            exclude_databases: Vec::new(),
+        });
+    }
+    Ok(targets)
+}
+
+/// App collectors and expected objects name only configured targets.
+fn check_target_references(
+    file_cfg: &FileConfig,
+    file_name: &str,
+    targets: &[TargetSettings],
+) -> Result<(), ConfigError> {
+    for (i, c) in file_cfg.app_collectors.0.iter().enumerate() {
+        for t in &c.targets {
+            if !targets.iter().any(|x| &x.name == t) {
+                return Err(file_err(
+                    file_name,
+                    &format!("app_collectors[{i}].targets"),
+                    format!("app collector {}: no target is named {t:?}", c.name),
+                ));
+            }
+        }
+    }
+    for (i, o) in file_cfg.expected_objects.iter().enumerate() {
+        if let Some(t) = &o.target {
+            if !targets.iter().any(|x| &x.name == t) {
+                return Err(file_err(
+                    file_name,
+                    &format!("expected_objects[{i}].target"),
+                    format!("no target is named {t:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the `window` section and reads its API token, if any.
+fn window_token(file_cfg: &FileConfig, file_name: &str) -> Result<Option<String>, ConfigError> {
+    file_cfg
+        .window
+        .validate()
+        .map_err(|m| file_err(file_name, "window", m))?;
+    let token = match &file_cfg.window.api_token_file {
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .map_err(|e| {
+                    file_err(
+                        file_name,
+                        "window.api_token_file",
+                        format!("cannot read {}: {e}", p.display()),
+                    )
+                })?
+                .trim()
+                .to_string();
+            if t.len() < 16 {
+                return Err(file_err(
+                    file_name,
+                    "window.api_token_file",
+                    "the token must be at least 16 characters".into(),
+                ));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    Ok(token)
 }
 
 fn read_dsn_file(p: &Path) -> Result<ConnInfo, String> {
