@@ -62,6 +62,7 @@ FROM pg_catalog.pg_replication_slots";
 struct Database;
 
 impl Collector for Database {
+    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);

@@ -467,6 +467,7 @@ fn epoch(expr: &str) -> String {
 /// The query that reads one history table. Every variant returns one row:
 /// `versions text[]`, `applied int8`, `last_applied float8`, `failed bool`,
 /// `dirty bool`, NULL where the tool does not record the thing.
+#[allow(clippy::too_many_lines)] // one SQL template per migration tool
 pub fn read_sql(d: &Detected) -> String {
     let t = d.table.sql_name();
     let (applied, last, failed, dirty, versions) = match d.tool {
@@ -692,6 +693,7 @@ struct Frameworks {
 }
 
 impl Collector for Frameworks {
+    #[allow(clippy::too_many_lines)] // detect, then read each tool's table, then the families; to split
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);

@@ -395,6 +395,7 @@ impl Collector for Locks {
 }
 
 impl Locks {
+    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn build(&self, ctx: &Ctx<'_>, a: &Analysis, roots: &HashMap<i32, RootInfo>) -> Output {
         let mut out = Output::default();
         let mut f = ctx.gauge(

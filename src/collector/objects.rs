@@ -202,6 +202,7 @@ struct Tables {
 }
 
 impl Collector for Tables {
+    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         const N: &str = "tables";
         Box::pin(async move {

@@ -52,6 +52,7 @@ const FIND_SQL: &str = "SELECT n.nspname FROM pg_catalog.pg_extension e \
      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
 
 impl Collector for Statements {
+    #[allow(clippy::too_many_lines)] // query, top-n selection and the families in one pass; to split
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);
