@@ -69,8 +69,9 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Every second, moves each target's migration window along with what the
-/// latest snapshots show, and publishes it as a snapshot of its own.
+/// Every second, moves each target's migration window along with the
+/// sources the collectors' latest runs reported, and publishes it as a
+/// snapshot of its own.
 async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -80,9 +81,7 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         for (ti, t) in settings.targets.iter().enumerate() {
-            let snaps = state.target_snapshots(ti);
-            let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
-            state.windows.update(ti, window::active_sources(&fams), now);
+            state.windows.update(ti, state.window_sources(ti), now);
             state.put(
                 (ti, "window", t.main_database()),
                 state.windows.families(ti, &t.name),

@@ -265,8 +265,14 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed % 1000) as f64 / 1000.0
 }
 
-/// Turns what a collector run saw into self-metrics.
-fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
+/// Turns what a collector run saw into self-metrics. Returns the window
+/// sources the run reported, if it reported any.
+fn record(
+    m: &SelfMetrics,
+    target: &str,
+    observations: Vec<Observation>,
+) -> Option<Vec<&'static str>> {
+    let mut window = None;
     for o in observations {
         match o {
             Observation::LockWaitsEnded(waits) => {
@@ -286,8 +292,10 @@ fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
                 .app_value_errors
                 .with_label_values(&[target, &collector, &metric, reason])
                 .inc(),
+            Observation::WindowSources(sources) => window = Some(sources),
         }
     }
+    window
 }
 
 /// Drops an entry's series and marks it failed.
@@ -341,10 +349,13 @@ async fn run_entry(
         m.collector_duration
             .with_label_values(&labels)
             .observe(started.elapsed().as_secs_f64());
-        record(m, tname, observations.take());
+        let window = record(m, tname, observations.take());
         match result {
             Ok(Ok(output)) => {
                 state.put(e.key(ti), output.families);
+                if let Some(sources) = window {
+                    state.put_window_sources(e.key(ti), sources);
+                }
                 m.collector_success.with_label_values(&labels).set(1.0);
                 m.collector_last_success
                     .with_label_values(&labels)

@@ -29,6 +29,9 @@ pub struct TargetStatus {
 
 pub struct State {
     snapshots: RwLock<HashMap<Key, Snapshot>>,
+    /// The migration-window sources each snapshot's run reported active;
+    /// kept and dropped along with the snapshot.
+    window_sources: Mutex<HashMap<Key, Vec<&'static str>>>,
     pub targets: Vec<String>,
     status: Mutex<Vec<TargetStatus>>,
     pub metrics: SelfMetrics,
@@ -40,20 +43,12 @@ impl State {
         let n = targets.len();
         State {
             snapshots: RwLock::new(HashMap::new()),
+            window_sources: Mutex::new(HashMap::new()),
             targets,
             status: Mutex::new(vec![TargetStatus::default(); n]),
             metrics: SelfMetrics::new(),
             windows: crate::window::Windows::new(window, n),
         }
-    }
-
-    /// The snapshots of one target.
-    pub fn target_snapshots(&self, target: usize) -> Vec<Snapshot> {
-        let map = self.snapshots.read().expect("snapshot lock");
-        map.iter()
-            .filter(|(k, _)| k.0 == target)
-            .map(|(_, v)| v.clone())
-            .collect()
     }
 
     pub fn put(&self, key: Key, snap: Vec<Rendered>) {
@@ -65,6 +60,29 @@ impl State {
 
     pub fn remove(&self, key: &Key) {
         self.snapshots.write().expect("snapshot lock").remove(key);
+        self.window_sources
+            .lock()
+            .expect("window sources lock")
+            .remove(key);
+    }
+
+    /// Records the window sources a run reported (see [`State::remove`]).
+    pub fn put_window_sources(&self, key: Key, sources: Vec<&'static str>) {
+        self.window_sources
+            .lock()
+            .expect("window sources lock")
+            .insert(key, sources);
+    }
+
+    /// The automatic window sources active on a target, in
+    /// `AUTO_SOURCES` order.
+    pub fn window_sources(&self, target: usize) -> Vec<&'static str> {
+        let map = self.window_sources.lock().expect("window sources lock");
+        crate::config::window::AUTO_SOURCES
+            .iter()
+            .copied()
+            .filter(|s| map.iter().any(|(k, v)| k.0 == target && v.contains(s)))
+            .collect()
     }
 
     /// The current snapshots, in a stable order.

@@ -3,10 +3,12 @@
 //! compare with the baseline from before it.
 //!
 //! A window opens automatically while any of the configured sources is
-//! active in the latest snapshots (`ddl`: a DDL statement other than
-//! VACUUM/ANALYZE is running; `migration_lock`: a migration tool's lock is
-//! held; `framework_dirty`: a migration is recorded as dirty or half-applied)
-//! and closes `close_after` once none is. It opens explicitly through
+//! active (`ddl`: a DDL statement other than VACUUM/ANALYZE is running;
+//! `migration_lock`: a migration tool's lock is held; `framework_dirty`: a
+//! migration is recorded as dirty or half-applied) and closes `close_after`
+//! once none is. The activity and frameworks collectors report the sources
+//! as typed observations (`Observation::WindowSources`), which the state
+//! keeps beside their snapshots; nothing here reads rendered text back. It opens explicitly through
 //! `POST /api/v1/window/open?target=NAME` (and closes through
 //! `/api/v1/window/close`), which a deploy pipeline calls with the bearer
 //! token from `window.api_token_file`; an explicit window stays open until
@@ -23,7 +25,7 @@ use std::sync::Mutex;
 use crate::exposition::Rendered;
 
 pub use crate::config::window::WindowConfig;
-use crate::exposition::{label_value, Family};
+use crate::exposition::Family;
 
 pub const SOURCES: &[&str] = &["ddl", "migration_lock", "framework_dirty", "explicit"];
 
@@ -40,31 +42,6 @@ struct TargetWindow {
 pub struct Windows {
     cfg: WindowConfig,
     targets: Mutex<Vec<TargetWindow>>,
-}
-
-/// Which automatic sources the snapshots of one target show as active.
-pub fn active_sources(families: &[&Rendered]) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let any = |name: &str, pred: &dyn Fn(&str, f64) -> bool| {
-        families
-            .iter()
-            .filter(|f| f.name() == name)
-            .flat_map(|f| f.samples())
-            .any(|(labels, v)| pred(labels, v))
-    };
-    if any("pgmig_ddl_running", &|labels, v| {
-        let c = label_value(labels, "command").unwrap_or_default();
-        v > 0.0 && c != "VACUUM" && c != "ANALYZE"
-    }) {
-        out.push("ddl");
-    }
-    if any("pgmig_migration_lock_held", &|_, v| v > 0.0) {
-        out.push("migration_lock");
-    }
-    if any("pgmig_migration_dirty", &|_, v| v > 0.0) {
-        out.push("framework_dirty");
-    }
-    out
 }
 
 impl Windows {

@@ -40,7 +40,9 @@ use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::error::SqlState;
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+};
 use crate::config::CustomFrameworkTable;
 
 pub const NAME: &str = "frameworks";
@@ -886,6 +888,23 @@ fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
             lock.add(&labels, flag(b));
         }
     }
+    let held = results
+        .iter()
+        .any(|(_, s)| s.as_ref().is_some_and(|s| s.lock_held == Some(true)));
+    let half_applied = results
+        .iter()
+        .any(|(_, s)| s.as_ref().is_some_and(|s| s.dirty == Some(true)));
+    let sources = [
+        (held, crate::config::window::MIGRATION_LOCK),
+        (half_applied, crate::config::window::FRAMEWORK_DIRTY),
+    ];
+    ctx.observe(Observation::WindowSources(
+        sources
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, s)| *s)
+            .collect(),
+    ));
     let mut out = Output::default();
     for f in [
         info,

@@ -8,8 +8,15 @@ use serde::Deserialize;
 
 use crate::duration::PromDuration;
 
+/// A DDL statement other than VACUUM/ANALYZE is running.
+pub const DDL: &str = "ddl";
+/// A migration tool's lock is held.
+pub const MIGRATION_LOCK: &str = "migration_lock";
+/// A migration is recorded as dirty or half-applied.
+pub const FRAMEWORK_DIRTY: &str = "framework_dirty";
+
 /// The sources that open a window automatically, as `window.auto` names them.
-pub const AUTO_SOURCES: &[&str] = &["ddl", "migration_lock", "framework_dirty"];
+pub const AUTO_SOURCES: &[&str] = &[DDL, MIGRATION_LOCK, FRAMEWORK_DIRTY];
 
 /// The `window` section of the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
