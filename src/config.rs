@@ -4,6 +4,9 @@
 //! Precedence, highest first: flags, environment, config file, defaults.
 //! Every problem is reported with where it came from: the file, line and key
 //! for the config file, the variable's name for the environment.
+//!
+//! Everything is parsed and checked here, once, into types the rest takes
+//! as given. Must not touch connections, state or HTTP.
 
 pub mod serverlog;
 pub mod window;

@@ -83,7 +83,7 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
         for (ti, t) in settings.targets.iter().enumerate() {
             state.windows.update(ti, state.window_sources(ti), now);
             state.put(
-                (ti, "window", t.main_database()),
+                (ti, "window".into(), t.main_database()),
                 state.windows.families(ti, &t.name),
             );
         }

@@ -12,6 +12,9 @@
 //! delays its own task. After a failed connection attempt the task waits with
 //! exponential backoff (0.5 s doubling to 30 s, with jitter) so a server at
 //! max_connections is not hammered.
+//!
+//! Owns scheduling only: what a collector reads is the collector's; what it
+//! reports is recorded here as self-metrics. Must not touch HTTP.
 
 pub mod serverlog;
 
@@ -28,7 +31,7 @@ use crate::state::{Key, State};
 /// What the poller instantiates: a built-in collector from the
 /// registration table, or an app collector from the config file.
 pub struct Factory {
-    pub name: &'static str,
+    pub name: Arc<str>,
     pub lane: Lane,
     pub scope: Scope,
     pub schedule: Schedule,
@@ -53,7 +56,7 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
         let s = settings.clone();
         let build = spec.build;
         out.push(Arc::new(Factory {
-            name: spec.name,
+            name: spec.name.into(),
             lane: spec.lane,
             scope: spec.scope,
             schedule,
@@ -64,11 +67,10 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
         }));
     }
     for c in &settings.app_collectors {
-        // Names live as long as the process; leaked once at start-up.
-        let name: &'static str = Box::leak(format!("app:{}", c.name).into_boxed_str());
+        let name: Arc<str> = format!("app:{}", c.name).into();
         let cfg = Arc::new(c.clone());
         out.push(Arc::new(Factory {
-            name,
+            name: name.clone(),
             lane: Lane::Slow,
             scope: Scope::Database,
             schedule: Schedule {
@@ -80,7 +82,10 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
             databases: c.databases.clone(),
             app: true,
             build: Box::new(move || {
-                Box::new(crate::app::collector::AppRuntime::new(cfg.clone(), name))
+                Box::new(crate::app::collector::AppRuntime::new(
+                    cfg.clone(),
+                    name.clone(),
+                ))
             }),
         }));
     }
@@ -98,7 +103,7 @@ struct Entry {
 
 impl Entry {
     fn key(&self, ti: usize) -> Key {
-        (ti, self.factory.name, self.datname.clone())
+        (ti, self.factory.name.clone(), self.datname.clone())
     }
 }
 
@@ -135,7 +140,7 @@ pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     for (ti, t) in settings.targets.iter().enumerate() {
         if !settings.expected_error_codes.is_empty() {
             state.put(
-                (ti, "expected_error_codes", t.main_database()),
+                (ti, "expected_error_codes".into(), t.main_database()),
                 crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
             );
         }
@@ -240,7 +245,7 @@ async fn supervise(
                     state
                         .metrics
                         .collector_success
-                        .with_label_values(&[tname, k.1, &k.2])
+                        .with_label_values(&[tname, &*k.1, &k.2])
                         .set(0.0);
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -304,9 +309,38 @@ fn fail_entry(state: &State, ti: usize, tname: &str, e: &mut Entry) {
     state
         .metrics
         .collector_success
-        .with_label_values(&[tname, e.factory.name, &e.datname])
+        .with_label_values(&[tname, &e.factory.name, &e.datname])
         .set(0.0);
     e.collector.reset();
+}
+
+/// Publishes a successful run's snapshot (and window sources) and marks the
+/// instance healthy.
+fn succeeded(
+    state: &State,
+    ti: usize,
+    tname: &str,
+    e: &mut Entry,
+    output: crate::collector::Output,
+    window: Option<Vec<&'static str>>,
+) {
+    let m = &state.metrics;
+    let labels = [tname, &*e.factory.name, e.datname.as_str()];
+    state.put(e.key(ti), output.families);
+    if let Some(sources) = window {
+        state.put_window_sources(e.key(ti), sources);
+    }
+    m.collector_success.with_label_values(&labels).set(1.0);
+    m.collector_last_success
+        .with_label_values(&labels)
+        .set(unix_now());
+    m.collector_series_dropped
+        .with_label_values(&labels)
+        .set(output.dropped as f64);
+    if e.failing {
+        tracing::info!(target = tname, collector = %e.factory.name, datname = %e.datname, "collector recovered");
+        e.failing = false;
+    }
 }
 
 /// Runs one due collector instance on a session. Returns true when the
@@ -320,7 +354,8 @@ async fn run_entry(
     own: &OwnPids,
 ) -> bool {
     let m = &state.metrics;
-    let name = e.factory.name;
+    let factory = e.factory.clone();
+    let name = &*factory.name;
     let labels = [tname, name, e.datname.as_str()];
     let mut lost = false;
     if session.server_version_num < e.collector.min_server_version() {
@@ -351,23 +386,7 @@ async fn run_entry(
             .observe(started.elapsed().as_secs_f64());
         let window = record(m, tname, observations.take());
         match result {
-            Ok(Ok(output)) => {
-                state.put(e.key(ti), output.families);
-                if let Some(sources) = window {
-                    state.put_window_sources(e.key(ti), sources);
-                }
-                m.collector_success.with_label_values(&labels).set(1.0);
-                m.collector_last_success
-                    .with_label_values(&labels)
-                    .set(unix_now());
-                m.collector_series_dropped
-                    .with_label_values(&labels)
-                    .set(output.dropped as f64);
-                if e.failing {
-                    tracing::info!(target = tname, collector = name, datname = %e.datname, "collector recovered");
-                    e.failing = false;
-                }
-            }
+            Ok(Ok(output)) => succeeded(state, ti, tname, e, output, window),
             Ok(Err(err)) => {
                 fail_entry(state, ti, tname, e);
                 m.collector_errors
@@ -436,11 +455,11 @@ fn discoverable(f: &Factory) -> bool {
 /// at 0, and the error counters at 0 so that rate() sees the first error.
 fn init_entry_metrics(m: &SelfMetrics, tname: &str, e: &Entry) {
     m.collector_success
-        .with_label_values(&[tname, e.factory.name, &e.datname])
+        .with_label_values(&[tname, &e.factory.name, &e.datname])
         .set(0.0);
     for kind in ["error", "timeout"] {
         m.collector_errors
-            .with_label_values(&[tname, e.factory.name, &e.datname, kind]);
+            .with_label_values(&[tname, &e.factory.name, &e.datname, kind]);
     }
 }
 
@@ -719,7 +738,7 @@ impl LaneTask {
                         self.state
                             .metrics
                             .collector_errors
-                            .with_label_values(&[tname, e.factory.name, &e.datname, "error"])
+                            .with_label_values(&[tname, &e.factory.name, &e.datname, "error"])
                             .inc();
                         e.next = Instant::now() + e.factory.schedule.interval;
                     }

@@ -2,6 +2,9 @@
 //! success, duration and last success, connection counts, build info, and the
 //! lock-wait histogram that persists across polls. They live in the
 //! exporter's own `prometheus::Registry`, never the crate's global one.
+//!
+//! Written only by the poller (from collectors' observations and run
+//! results); collectors never see it.
 
 use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 

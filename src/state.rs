@@ -4,6 +4,9 @@
 //! A snapshot replaces the previous one whole; a failed run removes it. The
 //! HTTP side only takes a read lock long enough to clone `Arc`s, so a scrape
 //! never waits on the database.
+//!
+//! Must not touch: connections, collectors or HTTP; it is a passive store
+//! the poller fills and the server reads.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,7 +18,7 @@ use crate::selfmetrics::SelfMetrics;
 pub type Snapshot = Arc<Vec<Rendered>>;
 
 /// (target index, collector, database the collector ran in).
-pub type Key = (usize, &'static str, String);
+pub type Key = (usize, Arc<str>, String);
 
 #[derive(Debug, Clone, Default)]
 pub struct TargetStatus {

@@ -19,6 +19,9 @@
 //! | `pgmig_migration_window_open` | gauge | target |
 //! | `pgmig_migration_window_start_timestamp_seconds` | gauge | target |
 //! | `pgmig_migration_window_source` | gauge | target, source |
+//!
+//! Owns the window's logic; its config section is
+//! [`crate::config::window`]'s. Must not touch connections or HTTP.
 
 use std::sync::Mutex;
 

@@ -59,7 +59,7 @@ enum Watermark {
 
 pub struct AppRuntime {
     cfg: Arc<AppCollector>,
-    name: &'static str,
+    name: Arc<str>,
     columns_checked: bool,
     watermark: Watermark,
     counters: Vec<BTreeMap<Vec<String>, f64>>,
@@ -72,7 +72,7 @@ pub struct AppRuntime {
 }
 
 impl AppRuntime {
-    pub fn new(cfg: Arc<AppCollector>, name: &'static str) -> AppRuntime {
+    pub fn new(cfg: Arc<AppCollector>, name: Arc<str>) -> AppRuntime {
         let n = cfg.metrics.len();
         AppRuntime {
             cfg,
@@ -133,7 +133,7 @@ impl AppRuntime {
             .client
             .simple_query(&full)
             .await
-            .map_err(|e| CollectError::query(self.name, e))?;
+            .map_err(|e| CollectError::query(self.name.to_string(), e))?;
         Ok(last_result(msgs))
     }
 
@@ -145,7 +145,7 @@ impl AppRuntime {
             for c in m.label_columns.iter().chain(m.value.iter()) {
                 if !cols.iter().any(|x| x == c) {
                     return Err(CollectError::Column {
-                        collector: self.name,
+                        collector: self.name.to_string().into(),
                         column: c.clone(),
                         message: format!(
                             "metric {} expects this column, but the query returns only: {}",

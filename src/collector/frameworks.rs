@@ -824,6 +824,21 @@ fn flag(b: bool) -> f64 {
     }
 }
 
+/// The migration-window sources the tables show: a tool's lock held, a
+/// migration dirty or half-applied.
+fn window_sources(results: &[(Detected, Option<TableState>)]) -> Vec<&'static str> {
+    let any =
+        |f: &dyn Fn(&TableState) -> bool| results.iter().any(|(_, s)| s.as_ref().is_some_and(f));
+    let mut out = Vec::new();
+    if any(&|s| s.lock_held == Some(true)) {
+        out.push(crate::config::window::MIGRATION_LOCK);
+    }
+    if any(&|s| s.dirty == Some(true)) {
+        out.push(crate::config::window::FRAMEWORK_DIRTY);
+    }
+    out
+}
+
 fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
     let mut info = ctx.db_gauge(
         "pgmig_migration_framework_info",
@@ -888,23 +903,7 @@ fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
             lock.add(&labels, flag(b));
         }
     }
-    let held = results
-        .iter()
-        .any(|(_, s)| s.as_ref().is_some_and(|s| s.lock_held == Some(true)));
-    let half_applied = results
-        .iter()
-        .any(|(_, s)| s.as_ref().is_some_and(|s| s.dirty == Some(true)));
-    let sources = [
-        (held, crate::config::window::MIGRATION_LOCK),
-        (half_applied, crate::config::window::FRAMEWORK_DIRTY),
-    ];
-    ctx.observe(Observation::WindowSources(
-        sources
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, s)| *s)
-            .collect(),
-    ));
+    ctx.observe(Observation::WindowSources(window_sources(results)));
     let mut out = Output::default();
     for f in [
         info,

@@ -3,7 +3,12 @@
 //! A collector runs its queries on a session it is lent, and returns the
 //! metric families of one snapshot. It never touches the HTTP side; the
 //! poller stores what it returns, or removes the old snapshot when it fails.
+//!
+//! Must not touch: the state, the self-metrics, the poller or HTTP. What a
+//! run sees besides its samples it reports as an [`Observation`]
+//! (tests/architecture.rs enforces this).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -187,23 +192,26 @@ impl Output {
 pub enum CollectError {
     #[error("collector {collector}: query failed: {message}")]
     Query {
-        collector: &'static str,
+        collector: Cow<'static, str>,
         message: String,
         /// The connection is gone: the poller reconnects.
         connection_lost: bool,
     },
     #[error("collector {collector}: column {column:?}: {message}")]
     Column {
-        collector: &'static str,
+        collector: Cow<'static, str>,
         column: String,
         message: String,
     },
 }
 
 impl CollectError {
-    pub fn query(collector: &'static str, e: tokio_postgres::Error) -> CollectError {
+    pub fn query(
+        collector: impl Into<Cow<'static, str>>,
+        e: tokio_postgres::Error,
+    ) -> CollectError {
         CollectError::Query {
-            collector,
+            collector: collector.into(),
             connection_lost: e.is_closed(),
             message: crate::db::error_text(&e),
         }
@@ -236,7 +244,7 @@ pub fn col<'r, T: tokio_postgres::types::FromSql<'r> + 'static>(
 ) -> Result<T, CollectError> {
     row.try_get::<_, T>(column).or_else(|e| {
         lossy_text::<T>(row, column).ok_or_else(|| CollectError::Column {
-            collector,
+            collector: collector.into(),
             column: column.to_string(),
             message: crate::db::error_text(&e),
         })

@@ -17,12 +17,12 @@ pub async fn run(settings: Arc<Settings>, state: Arc<State>) {
         return;
     };
     state.put(
-        (*first, "server_log_classes", String::new()),
+        (*first, "server_log_classes".into(), String::new()),
         vec![class_info_family()],
     );
     for (ti, f) in follows {
         let t = &settings.targets[ti];
-        let key = (ti, "server_log", t.main_database());
+        let key = (ti, "server_log".into(), t.main_database());
         tracing::info!(target = %t.name, directory = %f.directory.display(), "following the server log");
         let mut log = TargetLog::new(&t.name, cfg, f, &settings.session.application_name);
         let state = state.clone();

@@ -21,6 +21,10 @@
 //! | `pgmig_server_error_code_expected` | gauge | target, code, migration |
 //! | `pgmig_server_error_code_forbidden` | gauge | target, code, migration |
 //! | `pgmig_sqlstate_class_info` | gauge | code_class, class_name |
+//!
+//! Owns reading and counting; the `server_log` section's types are
+//! [`crate::config::serverlog`]'s and the polling task is
+//! [`crate::poller::serverlog`]'s. Must not touch the state or HTTP.
 
 pub mod counts;
 pub mod follow;
