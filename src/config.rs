@@ -298,6 +298,8 @@ pub struct Settings {
     pub window_token: Option<String>,
     /// Following PostgreSQL's log files for errors by SQLSTATE (off unless `server_log.follow` lists a log).
     pub server_log: serverlog::ServerLogConfig,
+    /// The followed logs, resolved against the targets once: (target index, its entry).
+    pub server_log_follows: Vec<(usize, serverlog::FollowConfig)>,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -844,6 +846,12 @@ impl Settings {
             expected_error_codes: file_cfg.expected_error_codes.clone(),
             window: file_cfg.window.clone(),
             window_token,
+            server_log_follows: file_cfg
+                .server_log
+                .resolve(&target_names)
+                .into_iter()
+                .map(|(ti, f)| (ti, f.clone()))
+                .collect(),
             server_log: file_cfg.server_log.clone(),
         })
     }

@@ -11,8 +11,7 @@ use crate::state::State;
 /// Follows the configured logs until the process ends. Returns at once when none is.
 pub async fn run(settings: Arc<Settings>, state: Arc<State>) {
     let cfg = &settings.server_log;
-    let names: Vec<String> = settings.targets.iter().map(|t| t.name.clone()).collect();
-    let follows = cfg.resolve(&names);
+    let follows = &settings.server_log_follows;
     let Some((first, _)) = follows.first() else {
         return;
     };
@@ -20,7 +19,7 @@ pub async fn run(settings: Arc<Settings>, state: Arc<State>) {
         (*first, "server_log_classes".into(), String::new()),
         vec![class_info_family()],
     );
-    for (ti, f) in follows {
+    for &(ti, ref f) in follows {
         let t = &settings.targets[ti];
         let key = (ti, "server_log".into(), t.main_database());
         tracing::info!(target = %t.name, directory = %f.directory.display(), "following the server log");
