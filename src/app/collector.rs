@@ -270,7 +270,49 @@ impl AppRuntime {
         Ok(out)
     }
 
-    #[allow(clippy::too_many_lines)] // the incremental read: watermark, query, per-row observation and advance in one pass; to split
+    /// Adds one new row's value to a metric's counter or histogram, within
+    /// the metric's series limit.
+    fn accumulate(&mut self, i: usize, m: &AppMetric, lv: Vec<String>, v: f64) {
+        match m.kind {
+            MetricType::Histogram => {
+                let n = self.hists[i].len();
+                let h = match self.hists[i].get_mut(&lv) {
+                    Some(h) => h,
+                    None if n >= m.max_series => {
+                        self.dropped[i] += 1;
+                        return;
+                    }
+                    None => {
+                        self.fresh[i].insert(lv.clone());
+                        self.hists[i].entry(lv).or_insert(Hist {
+                            counts: vec![0; m.buckets.len()],
+                            sum: 0.0,
+                            count: 0,
+                        })
+                    }
+                };
+                for (b, c) in m.buckets.iter().zip(h.counts.iter_mut()) {
+                    if v <= *b {
+                        *c += 1;
+                    }
+                }
+                h.sum += v;
+                h.count += 1;
+            }
+            _ => {
+                let n = self.counters[i].len();
+                match self.counters[i].get_mut(&lv) {
+                    Some(c) => *c += v,
+                    None if n >= m.max_series => self.dropped[i] += 1,
+                    None => {
+                        self.fresh[i].insert(lv.clone());
+                        self.counters[i].insert(lv, v);
+                    }
+                }
+            }
+        }
+    }
+
     async fn incremental(&mut self, ctx: &Ctx<'_>) -> Result<Output, CollectError> {
         let inc = self.cfg.incremental.clone().expect("incremental collector");
         for f in &mut self.fresh {
@@ -327,44 +369,7 @@ impl AppRuntime {
                 let Some(v) = self.value(ctx, m, row, true) else {
                     continue;
                 };
-                match m.kind {
-                    MetricType::Histogram => {
-                        let n = self.hists[i].len();
-                        let h = match self.hists[i].get_mut(&lv) {
-                            Some(h) => h,
-                            None if n >= m.max_series => {
-                                self.dropped[i] += 1;
-                                continue;
-                            }
-                            None => {
-                                self.fresh[i].insert(lv.clone());
-                                self.hists[i].entry(lv).or_insert(Hist {
-                                    counts: vec![0; m.buckets.len()],
-                                    sum: 0.0,
-                                    count: 0,
-                                })
-                            }
-                        };
-                        for (b, c) in m.buckets.iter().zip(h.counts.iter_mut()) {
-                            if v <= *b {
-                                *c += 1;
-                            }
-                        }
-                        h.sum += v;
-                        h.count += 1;
-                    }
-                    _ => {
-                        let n = self.counters[i].len();
-                        match self.counters[i].get_mut(&lv) {
-                            Some(c) => *c += v,
-                            None if n >= m.max_series => self.dropped[i] += 1,
-                            None => {
-                                self.fresh[i].insert(lv.clone());
-                                self.counters[i].insert(lv, v);
-                            }
-                        }
-                    }
-                }
+                self.accumulate(i, m, lv, v);
             }
         }
         if let Some(last) = rows.last() {
