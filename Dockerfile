@@ -6,10 +6,18 @@
 #   docker build -t pg-migration-exporter .
 #   docker run --rm -p 9786:9786 -e PGMIG_DATABASE_URL='postgres://monitor:...@db:5432/app' pg-migration-exporter
 FROM rust:1.88-slim-bookworm AS builder
+# libclang-dev: pg_query (the `plan` subcommand's PostgreSQL parser) runs bindgen at build time.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libclang-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # A stripped binary: the release profile of Cargo.toml keeps symbols.
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
+# The build context leaves .git out: pass the revision for pgmig_build_info,
+#   docker build --build-arg PGMIG_BUILD_REVISION=$(git rev-parse --short=12 HEAD) .
+ARG PGMIG_BUILD_REVISION=unknown
+ENV PGMIG_BUILD_REVISION=${PGMIG_BUILD_REVISION}
 COPY src ./src
 # Cargo.toml declares [[bench]] targets: cargo reads their files even for --bin.
 COPY benches ./benches
@@ -30,7 +38,8 @@ RUN apt-get update \
 COPY --from=builder /out/pg_migration_exporter /usr/local/bin/pg_migration_exporter
 USER 10001:10001
 EXPOSE 9786
-# /healthz answers 200 while the process runs (README). Assumes the default
+# /healthz answers 200 while the process runs, without basic auth even when
+# the web config turns it on (docs/security.md). Assumes the default
 # listen port 9786; override the health check when you change it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9786 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]

@@ -21,7 +21,7 @@ const DBS: [&str; 3] = ["orders", "postgres", "analytics"];
 fn json_line(i: usize, out: &mut String) {
     use std::fmt::Write as _;
     let (u, d) = (USERS[i % 3], DBS[i / 3 % 3]);
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let code = CODES[i / 10 % CODES.len()];
         let _ = writeln!(
             out,
@@ -40,7 +40,7 @@ fn json_line(i: usize, out: &mut String) {
 fn csv_line(i: usize, out: &mut String) {
     use std::fmt::Write as _;
     let (u, d) = (USERS[i % 3], DBS[i / 3 % 3]);
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let code = CODES[i / 10 % CODES.len()];
         let _ = writeln!(
             out,
@@ -62,7 +62,7 @@ fn stderr_line(i: usize, out: &mut String) {
     use std::fmt::Write as _;
     let (u, d) = (USERS[i % 3], DBS[i / 3 % 3]);
     let pid = 1000 + i % 50;
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let code = CODES[i / 10 % CODES.len()];
         let _ = writeln!(
             out,

@@ -1036,15 +1036,14 @@ def migration_window():
     ), 8, 8)
     d.add(bargauge(
         "Job progress",
-        "target_job:pgmig_app_job_items:progress_ratio: items done / items planned per "
-        "application job. The app's `job` label is stored as `exported_job` (Prometheus keeps "
-        "`job` for the scrape job).",
+        "target_batch_job:pgmig_app_job_items:progress_ratio: items done / items planned per "
+        "application job, by its `batch_job` label (not `job`, which is Prometheus' scrape job).",
         "percentunit",
-        [target("target_job:pgmig_app_job_items:progress_ratio{" + S + "}", "{{exported_job}}",
+        [target("target_batch_job:pgmig_app_job_items:progress_ratio{" + S + "}", "{{batch_job}}",
                 instant=True)],
         thr=thresholds((BLUE, None), (GREEN, 1)),
     ), 8, 8)
-    jb = "max by (target, exported_job) "
+    jb = "max by (target, batch_job) "
     d.add(table(
         "Jobs",
         "Application jobs: active, items done and planned, speed and ETA (pgmig_app_job_*).",
@@ -1055,7 +1054,7 @@ def migration_window():
          table_target(jb + "(pgmig_app_job_items_per_second{" + SD + "})"),
          table_target(jb + "(pgmig_app_job_eta_seconds{" + SD + "})")],
         columns=[
-            column("exported_job", "job"),
+            column("batch_job", "job"),
             column("Value #A", "active", mappings=value_map({0: ("done", GREEN), 1: ("active", BLUE)}),
                    cell="color-text"),
             column("Value #B", "done", unit="short"),
@@ -1063,7 +1062,7 @@ def migration_window():
             column("Value #D", "items/s", unit="short"),
             column("Value #E", "ETA", unit="s"),
         ],
-        order=["exported_job", "Value #A", "Value #B", "Value #C", "Value #D", "Value #E", "target"],
+        order=["batch_job", "Value #A", "Value #B", "Value #C", "Value #D", "Value #E", "target"],
     ), 8, 8)
     d.add(timeseries(
         "Function mean time (RPC)",

@@ -88,7 +88,8 @@ pub fn metrics_md() -> String {
 
 const PREAMBLE: &str = r#"# Metric reference
 
-Every metric pg_migration_exporter serves. All names start with `pgmig_`; values are in base units
+Every metric pg_migration_exporter serves. All names start with `pgmig_` except the standard
+`process_*` metrics of every Prometheus client library (below); values are in base units
 (seconds, bytes). Every series of a database-derived metric carries `target`, the configured name of
 the database it came from (never its connection string).
 
@@ -102,6 +103,22 @@ Series of a collector are present only while its last run succeeded: a failed or
 them (no stale values) and sets `pgmig_collector_success` to 0. Per-pid and per-relation series vanish
 on the first poll after the backend or the queue is gone.
 
+**The `pid` label** (17 metrics, reviewed for cardinality) stays where the backend is the thing
+you act on or the only key of the series, and each such family is bounded:
+
+- the oldest query, oldest transaction and longest idle-in-transaction session: one series per
+  target, and the pid is what `pg_terminate_backend` needs;
+- `pgmig_ddl_duration_seconds` and `pgmig_progress_*`: one series per running DDL or maintenance
+  operation; the pid tells two concurrent operations on the same relation apart and is how you
+  cancel one;
+- `pgmig_blocking_root_*`: one per blocking root, the session to cancel;
+- `pgmig_blocked_backend_*`: one per blocked backend, capped by `collectors.locks.max_blocked_series`
+  (200), longest waits first; `blocking_root_pid` ties each to its root. Their aggregates without
+  pid are `pgmig_blocked_backends` and `pgmig_lock_queue_length`.
+
+Every series with a pid disappears on the first poll after the backend or operation is gone, so
+churn costs Prometheus new series, never an unbounded live set. Nothing else carries a pid.
+
 "#;
 
 pub const SECTIONS: &[Section] = &[
@@ -113,9 +130,9 @@ pub const SECTIONS: &[Section] = &[
             Metric {
                 name: "pgmig_build_info",
                 kind: Kind::Gauge,
-                labels: &["version"],
+                labels: &["version", "revision", "rustversion"],
                 help: Some(r#"Build information of pg_migration_exporter; the value is always 1."#),
-                source: r#"the binary; always 1"#,
+                source: r#"the binary; always 1. `revision`: the git commit it was built from (12 hex digits; `unknown` without git, e.g. a Docker build without `--build-arg PGMIG_BUILD_REVISION`); `rustversion`: the compiler's version (`1.88.0`)"#,
                 collector: "exporter",
                 min_pg: None,
             },
@@ -211,6 +228,72 @@ pub const SECTIONS: &[Section] = &[
                 source: r#"series the last run left out because of a cardinality limit"#,
                 collector: "exporter",
                 min_pg: Some(13),
+            },
+        ],
+        outro: r#"
+"#,
+    },
+    Section {
+        title: r#"The process"#,
+        intro: r#"
+The names, types and help texts of client_golang's process collector, read from `/proc/self` at
+each scrape (absent where there is no `/proc`). CPU time is in the kernel's USER_HZ ticks (1/100 s).
+
+"#,
+        metrics: &[
+            Metric {
+                name: "process_cpu_seconds_total",
+                kind: Kind::Counter,
+                labels: &[],
+                help: Some(r#"Total user and system CPU time spent in seconds."#),
+                source: r#"user plus system CPU time of the exporter (`/proc/self/stat`)"#,
+                collector: "process",
+                min_pg: None,
+            },
+            Metric {
+                name: "process_resident_memory_bytes",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(r#"Resident memory size in bytes."#),
+                source: r#"resident set size (`VmRSS` of `/proc/self/status`)"#,
+                collector: "process",
+                min_pg: None,
+            },
+            Metric {
+                name: "process_virtual_memory_bytes",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(r#"Virtual memory size in bytes."#),
+                source: r#"virtual memory size (`VmSize`)"#,
+                collector: "process",
+                min_pg: None,
+            },
+            Metric {
+                name: "process_start_time_seconds",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(r#"Start time of the process since unix epoch in seconds."#),
+                source: r#"Unix time the process started (`/proc/stat` btime plus the start tick)"#,
+                collector: "process",
+                min_pg: None,
+            },
+            Metric {
+                name: "process_open_fds",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(r#"Number of open file descriptors."#),
+                source: r#"open file descriptors (entries of `/proc/self/fd`)"#,
+                collector: "process",
+                min_pg: None,
+            },
+            Metric {
+                name: "process_max_fds",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(r#"Maximum number of open file descriptors."#),
+                source: r#"the soft limit on open files (`/proc/self/limits`)"#,
+                collector: "process",
+                min_pg: None,
             },
         ],
         outro: r#"
@@ -1360,7 +1443,7 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
             Metric {
                 name: "pgmig_app_job_active",
                 kind: Kind::Gauge,
-                labels: &["target", "datname", "job"],
+                labels: &["target", "datname", "batch_job"],
                 help: None,
                 source: r#"signal `job_active`: active jobs"#,
                 collector: "app",
@@ -1369,7 +1452,7 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
             Metric {
                 name: "pgmig_app_job_items_done",
                 kind: Kind::Gauge,
-                labels: &["target", "datname", "job"],
+                labels: &["target", "datname", "batch_job"],
                 help: None,
                 source: r#"signal `job_items_done`"#,
                 collector: "app",
@@ -1378,7 +1461,7 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
             Metric {
                 name: "pgmig_app_job_items_planned",
                 kind: Kind::Gauge,
-                labels: &["target", "datname", "job"],
+                labels: &["target", "datname", "batch_job"],
                 help: None,
                 source: r#"signal `job_items_planned`: items to do in all"#,
                 collector: "app",
@@ -1387,7 +1470,7 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
             Metric {
                 name: "pgmig_app_job_items_per_second",
                 kind: Kind::Gauge,
-                labels: &["target", "datname", "job"],
+                labels: &["target", "datname", "batch_job"],
                 help: None,
                 source: r#"signal `job_items_per_second`"#,
                 collector: "app",
@@ -1396,7 +1479,7 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
             Metric {
                 name: "pgmig_app_job_eta_seconds",
                 kind: Kind::Gauge,
-                labels: &["target", "datname", "job"],
+                labels: &["target", "datname", "batch_job"],
                 help: None,
                 source: r#"signal `job_eta`"#,
                 collector: "app",

@@ -65,6 +65,16 @@ pub struct Flags {
     /// (non-zero on a problem). Does not connect to any database.
     #[arg(long = "check-config")]
     pub check_config: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Plan migration files: the lock each statement takes, rewrites and
+    /// hazards (docs/plan.md). Exit 0 without hazards, 1 with, 2 on error.
+    Plan(crate::plan::cli::PlanArgs),
 }
 
 impl Flags {

@@ -60,6 +60,11 @@ pub struct Server {
     pub web: Option<Arc<crate::webconfig::WebConfig>>,
 }
 
+/// Probe paths answered without basic auth: the kubelet's probes and the
+/// image's HEALTHCHECK carry no credentials, and "ok" or "not ready" tells a
+/// stranger nothing the open port does not (docs/security.md).
+pub const UNAUTHENTICATED_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
 /// Compares without leaking where the first difference is.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -69,8 +74,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl Server {
-    /// Renders /metrics: every snapshot plus the self-metrics registry, as
-    /// the chunks of the response body.
+    /// Renders /metrics: every snapshot plus the self-metrics registry and
+    /// the process metrics, as the chunks of the response body.
     pub fn render(&self, format: Format) -> Vec<Bytes> {
         let snaps = self.state.snapshots();
         let own: Vec<Rendered> = self
@@ -80,6 +85,7 @@ impl Server {
             .gather()
             .iter()
             .filter_map(Family::from_proto)
+            .chain(crate::process::families())
             .collect();
         encode_chunks(
             snaps.iter().flat_map(|s| s.iter()).chain(own.iter()),
@@ -188,7 +194,8 @@ impl Server {
                 return self.window_api(req, action);
             }
         }
-        if let Some(web) = &self.web {
+        let open = UNAUTHENTICATED_PATHS.contains(&path) && path != self.telemetry_path;
+        if let Some(web) = self.web.as_ref().filter(|_| !open) {
             let auth = req
                 .headers()
                 .get(hyper::header::AUTHORIZATION)

@@ -3,11 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use pg_migration_exporter::cli::{describe, Flags};
+use pg_migration_exporter::cli::{describe, Command, Flags};
 use pg_migration_exporter::config::Settings;
 
 fn main() -> ExitCode {
     let flags = Flags::parse();
+    if let Some(Command::Plan(args)) = &flags.command {
+        return pg_migration_exporter::plan::cli::run(args);
+    }
     let settings = match Settings::load(&flags.values()) {
         Ok(s) => s,
         Err(e) => {

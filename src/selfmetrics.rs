@@ -74,10 +74,15 @@ impl SelfMetrics {
         let build_info = gauge(
             "pgmig_build_info",
             "Build information of pg_migration_exporter; the value is always 1.",
-            &["version"],
+            &["version", "revision", "rustversion"],
         );
+        // build.rs sets both; "unknown" when built without git (e.g. in Docker).
         build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                env!("PGMIG_BUILD_REVISION"),
+                env!("PGMIG_BUILD_RUSTC_VERSION"),
+            ])
             .set(1.0);
         SelfMetrics {
             up: gauge(

@@ -300,6 +300,7 @@ fn bad_config_files_name_file_line_and_key_and_check_config_fails() {
         ("duplicate_metric.yml", ":", "app collector b: metric shop_orders: already defined by app collector a"),
         ("builtin_clash.yml", ":", "app collector sneaky: metric pgmig_up: names starting with pgmig_ belong to the exporter"),
         ("label_twice.yml", ":", "app collector outcomes: metric shop_outcomes: label outcome is listed twice"),
+        ("prometheus_label.yml", ":", "app collector jobs: metric shop_jobs: label \"job\" is set by Prometheus at scrape time"),
         ("histogram_without_buckets.yml", ":", "app collector durations: metric shop_duration_seconds: a histogram needs buckets"),
         ("bad_duration.yml", ":4", "app_collectors[0].interval: invalid duration"),
         ("name_and_signal.yml", ":", "app collector both: metric shop_v: set exactly one of name and signal"),

@@ -159,14 +159,14 @@ fn firing(got: &Received, alertname: &str) -> Vec<(String, String)> {
 const COVERAGE: &str = "
   - name: coverage
     interval: 1s
-    sql: SELECT 'conversations' AS \"table\", 'organization_id' AS \"column\", 0.6 AS ratio, 'import' AS job, 1 AS active, 40 AS done, 100 AS planned, 2 AS speed, 30 AS eta
+    sql: SELECT 'conversations' AS \"table\", 'organization_id' AS \"column\", 0.6 AS ratio, 'import' AS batch_job, 1 AS active, 40 AS done, 100 AS planned, 2 AS speed, 30 AS eta
     metrics:
       - {signal: backfill_ratio, labels: [table, column], value: ratio}
-      - {signal: job_active, labels: [job], value: active}
-      - {signal: job_items_done, labels: [job], value: done}
-      - {signal: job_items_planned, labels: [job], value: planned}
-      - {signal: job_items_per_second, labels: [job], value: speed}
-      - {signal: job_eta, labels: [job], value: eta}
+      - {signal: job_active, labels: [batch_job], value: active}
+      - {signal: job_items_done, labels: [batch_job], value: done}
+      - {signal: job_items_planned, labels: [batch_job], value: planned}
+      - {signal: job_items_per_second, labels: [batch_job], value: speed}
+      - {signal: job_eta, labels: [batch_job], value: eta}
   # Fails (times out) only while advisory lock 4242 is held: a collector failing
   # during the replay, for the \"failing collectors\" panels.
   - name: flaky

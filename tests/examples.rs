@@ -339,7 +339,7 @@ async fn mantis_sync_failure_then_healthy() {
         12
     );
     assert_eq!(
-        m.get("pgmig_app_job_items_planned", &[("job", "sync-1")]),
+        m.get("pgmig_app_job_items_planned", &[("batch_job", "sync-1")]),
         Some(1000.0)
     );
 
@@ -366,18 +366,18 @@ async fn mantis_sync_failure_then_healthy() {
         Some(1.0)
     );
     assert_eq!(
-        m.get("pgmig_app_job_items_done", &[("job", "sync-1")]),
+        m.get("pgmig_app_job_items_done", &[("batch_job", "sync-1")]),
         Some(300.0)
     );
     assert_eq!(
-        m.get("pgmig_app_job_active", &[("job", "sync-1")]),
+        m.get("pgmig_app_job_active", &[("batch_job", "sync-1")]),
         Some(1.0)
     );
 
     psql_file(pg, &db, &dir.join("healthy.sql"));
     e.wait_for("partitions ahead again, the sync complete", T, |m| {
         (m.get("pgmig_expected_object_present", &part) == Some(1.0)
-            && m.get("pgmig_app_job_active", &[("job", "sync-1")]) == Some(0.0)
+            && m.get("pgmig_app_job_active", &[("batch_job", "sync-1")]) == Some(0.0)
             && ops(m, "sync", "success") >= 30.0 + 50.0
             && ops(m, "sync", "failure") == 20.0)
             .then_some(())

@@ -298,3 +298,209 @@ fn secrets_come_from_files() {
     let (ok, _, err) = check_config(&[], &[("PGMIG_DATABASE_URL_FILE", "/nonexistent/dsn")]);
     assert!(!ok && err.contains("PGMIG_DATABASE_URL_FILE"), "{err}");
 }
+
+/// The Dockerfile's HEALTHCHECK command (the exec form's arguments).
+fn dockerfile_healthcheck() -> Vec<String> {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"),
+    )
+    .unwrap();
+    let joined = text.replace("\\\n", " ");
+    let line = joined
+        .lines()
+        .find(|l| l.starts_with("HEALTHCHECK "))
+        .expect("a HEALTHCHECK in the Dockerfile");
+    let exec = &line[line.find(" CMD ").expect("HEALTHCHECK ... CMD") + 5..];
+    // The exec form is a JSON array, and JSON is YAML.
+    serde_yaml_ng::from_str(exec.trim()).expect("HEALTHCHECK CMD in exec form")
+}
+
+#[test]
+fn probes_and_the_image_healthcheck_work_with_basic_auth_on() {
+    let dir = std::env::temp_dir().join(format!("pgmig-http-auth-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let hash = bcrypt::hash("probe-pass", 4).unwrap();
+    let web = dir.join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: {hash}\n")).unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn =
+        format!("host=127.0.0.1 port={port} user=x dbname=x sslmode=disable connect_timeout=20");
+    let e = Exporter::start(
+        &["--web.config.file", web.to_str().unwrap()],
+        &[("PGMIG_DATABASE_URL", &dsn)],
+    );
+    assert_eq!(e.get("/healthz").status, 200);
+    // Unauthenticated, /readyz still tells the truth (503: never polled) rather than 401.
+    assert_eq!(e.get("/readyz").status, 503);
+    assert_eq!(e.get("/metrics").status, 401);
+    assert_eq!(e.get("/").status, 401, "the landing page lists targets");
+    let with_password = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-u"])
+        .arg("prometheus:probe-pass")
+        .arg(format!("http://{}/metrics", e.addr))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&with_password.stdout), "200");
+    // The image's health check, as Docker would run it, against this process.
+    let mut cmd = dockerfile_healthcheck();
+    assert!(cmd.len() >= 2, "{cmd:?}");
+    let script = cmd.last_mut().unwrap();
+    assert!(
+        script.contains("/healthz") && script.contains("/9786"),
+        "{script}"
+    );
+    *script = script.replace("/9786", &format!("/{}", e.addr.port()));
+    let status = Command::new(&cmd[0]).args(&cmd[1..]).status().unwrap();
+    assert!(
+        status.success(),
+        "HEALTHCHECK {cmd:?} failed with basic auth on"
+    );
+    // The same command fails on a path that needs the password: the check can fail.
+    let guarded = cmd.last().unwrap().replace("/healthz", "/metrics");
+    let status = Command::new(&cmd[0])
+        .args(&cmd[1..cmd.len() - 1])
+        .arg(guarded)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    drop(silent);
+}
+
+#[test]
+fn process_metrics_and_build_info_are_plausible() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn =
+        format!("host=127.0.0.1 port={port} user=x dbname=x sslmode=disable connect_timeout=20");
+    let e = Exporter::start(&[], &[("PGMIG_DATABASE_URL", &dsn)]);
+    let m = e.metrics();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let get = |name: &str| m.get(name, &[]).unwrap_or_else(|| panic!("{name} missing"));
+    assert!(get("process_resident_memory_bytes") > 0.0);
+    assert!(get("process_virtual_memory_bytes") >= get("process_resident_memory_bytes"));
+    let start = get("process_start_time_seconds");
+    assert!(
+        start <= now + 1.0 && start > now - 3600.0,
+        "start {start}, now {now}"
+    );
+    let fds = get("process_open_fds");
+    assert!(fds > 0.0 && fds <= get("process_max_fds"), "{fds}");
+    let cpu = get("process_cpu_seconds_total");
+    assert!(cpu >= 0.0);
+    // The counter never goes back.
+    let later = e.metrics().get("process_cpu_seconds_total", &[]).unwrap();
+    assert!(later >= cpu);
+    // A new connection is a new descriptor the next scrape counts (the harness
+    // closes each scrape's own connection; this one stays open meanwhile).
+    // Ten held, five required: the poller's own connection attempts come and go.
+    let held: Vec<std::net::TcpStream> = (0..10)
+        .map(|_| std::net::TcpStream::connect(e.addr).unwrap())
+        .collect();
+    e.wait_for("five more open fds", Duration::from_secs(30), |m| {
+        (m.get("process_open_fds", &[]).unwrap() >= fds + 5.0).then_some(())
+    });
+    drop(held);
+
+    let info = m.find("pgmig_build_info", &[]);
+    assert_eq!(info.len(), 1);
+    let labels = &info[0].labels;
+    assert_eq!(labels["version"], env!("CARGO_PKG_VERSION"));
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let rustc = String::from_utf8_lossy(&rustc.stdout).to_string();
+    assert_eq!(
+        Some(labels["rustversion"].as_str()),
+        rustc.split_whitespace().nth(1),
+        "{rustc}"
+    );
+    // Built from this checkout: the revision is its HEAD, or a commit after it
+    // was built that HEAD descends from.
+    let rev = &labels["revision"];
+    assert!(
+        rev.len() == 12 && rev.chars().all(|c| c.is_ascii_hexdigit()),
+        "{rev}"
+    );
+    let known = Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "cat-file", "-e"])
+        .arg(format!("{rev}^{{commit}}"))
+        .status()
+        .unwrap();
+    assert!(known.success(), "{rev} is not a commit of this repository");
+    drop(silent);
+}
+
+/// Log lines use promslog's keys (time, level, source, msg first) and a
+/// hostile value cannot break a line or forge a key, in logfmt and JSON.
+#[test]
+fn log_lines_use_prometheus_keys_and_escape_control_characters() {
+    let hostile = "evil\rname\nlevel=ERROR msg=forged\u{1b}[2J";
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dsn = format!("host=127.0.0.1 port={port} user=x dbname=x connect_timeout=20");
+    let e = Exporter::start(
+        &[],
+        &[("PGMIG_DATABASE_URL", &dsn), ("PGMIG_TARGET_NAME", hostile)],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !e.log_text().contains("watching target") {
+        assert!(std::time::Instant::now() < deadline, "{}", e.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = e.log_text();
+    for line in log.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        let keys: Vec<&str> = line
+            .split(' ')
+            .filter_map(|w| w.split_once('=').map(|(k, _)| k))
+            .take(4)
+            .collect();
+        assert_eq!(keys, ["time", "level", "source", "msg"], "{line}");
+    }
+    let watching = log
+        .lines()
+        .find(|l| l.contains("msg=\"watching target\""))
+        .unwrap();
+    assert!(
+        watching.contains(r#"target="evil\rname\nlevel=ERROR msg=forged\u001b[2J""#),
+        "{watching}"
+    );
+    drop(e);
+
+    let mut child = Command::new(EXPORTER)
+        .args([
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.format",
+            "json",
+        ])
+        .env("PGMIG_DATABASE_URL", &dsn)
+        .env("PGMIG_TARGET_NAME", hostile)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = lines.next().expect("a log line").unwrap();
+        // JSON is YAML: parse each line as one object.
+        let v: serde_yaml_ng::Mapping = serde_yaml_ng::from_str(&line).expect(&line);
+        let keys: Vec<&str> = v.keys().take(4).map(|k| k.as_str().unwrap()).collect();
+        assert_eq!(keys, ["time", "level", "source", "msg"], "{line}");
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        if v["msg"] == "watching target" {
+            assert_eq!(v["target"].as_str(), Some(hostile), "{line}");
+        }
+        seen.push(v["msg"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen, ["listening", "watching target"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(silent);
+}

@@ -155,11 +155,21 @@ async fn tls_and_basic_auth_with_a_real_client() {
         curl(&[
             "--cacert",
             ca,
-            &format!("https://localhost:{}/healthz", e.addr.port())
+            &format!("https://localhost:{}/", e.addr.port())
         ])
         .1,
         "401",
-        "every endpoint"
+        "every endpoint but the probes"
+    );
+    // The probes answer without credentials (docs/security.md), over TLS too.
+    assert_eq!(
+        curl(&[
+            "--cacert",
+            ca,
+            &format!("https://localhost:{}/healthz", e.addr.port())
+        ])
+        .1,
+        "200"
     );
     // The certificate is checked by the client: an unknown CA fails the handshake.
     let (code, _) = curl(&["-u", "prometheus:s3cret-pass", &url]);

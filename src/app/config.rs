@@ -310,6 +310,13 @@ fn check_labels(
         if matches!(l.as_str(), "target" | "datname" | "le" | "collector") {
             return Err(err(format!("label {l:?} is set by the exporter")));
         }
+        // Prometheus sets these on every scraped series: ours would
+        // arrive renamed (exported_job) or replace the scrape's own.
+        if matches!(l.as_str(), "job" | "instance") {
+            return Err(err(format!(
+                "label {l:?} is set by Prometheus at scrape time: use another name (e.g. batch_{l})"
+            )));
+        }
         if !seen.insert(l.clone()) {
             return Err(err(format!("label {l} is listed twice")));
         }

@@ -122,7 +122,7 @@ impl Signal {
             | Signal::JobItemsDone
             | Signal::JobItemsPlanned
             | Signal::JobItemsPerSecond
-            | Signal::JobEta => &["job"],
+            | Signal::JobEta => &["batch_job"],
         }
     }
 

@@ -101,6 +101,8 @@ pub struct Scratch {
     user: String,
     datname: String,
     application_name: String,
+    /// csvlog's fields, decoded by csv-core.
+    csv: Vec<u8>,
 }
 
 fn text<'a>(
@@ -348,6 +350,7 @@ fn finish<'a>(
         user: su,
         datname: sd,
         application_name: sa,
+        ..
     } = scratch;
     Ok(Parsed::Error(Entry {
         severity,
@@ -360,91 +363,85 @@ fn finish<'a>(
 
 // ---- csvlog ----------------------------------------------------------------
 
+/// Nothing to undo: csv-core has already decoded the fields.
 fn csv_unescape(b: &[u8], out: &mut String) {
-    let s = String::from_utf8_lossy(b);
-    out.push_str(&s.replace("\"\"", "\""));
+    out.push_str(&String::from_utf8_lossy(b));
 }
 
-/// Parses one csvlog record (a quoted field may contain newlines).
+/// Parses one csvlog record (a quoted field may contain newlines) with
+/// csv-core, decoding fields into the scratch buffer up to the last column
+/// needed. A record cut short after the code (an entry longer than the read
+/// buffer, or a quote left open) is still counted: csv-core ends the field at
+/// the end of the input.
 pub fn csvlog<'a>(rec: &'a [u8], scratch: &'a mut Scratch) -> Result<'a> {
-    let b = rec;
-    let (mut sev, mut user, mut db, mut code, mut app) = Default::default();
-    let mut i = 0;
-    let mut col = 0;
-    'fields: loop {
-        let raw = if b.get(i) == Some(&b'"') {
-            let start = i + 1;
-            let mut j = start;
-            let mut escaped = false;
-            loop {
-                match b[j..].iter().position(|&c| c == b'"') {
-                    // Cut short after the code (an entry longer than the read buffer): counted.
-                    None if col > 12 => break 'fields,
-                    None => return Err(Unparsable),
-                    Some(p) => {
-                        j += p;
-                        if b.get(j + 1) == Some(&b'"') {
-                            escaped = true;
-                            j += 2;
-                        } else {
-                            break;
-                        }
-                    }
-                }
-            }
-            i = j + 1;
-            Raw {
-                start,
-                end: j,
-                escaped,
-                present: true,
-            }
-        } else {
-            let start = i;
-            let end = b[i..]
-                .iter()
-                .position(|&c| c == b',')
-                .map_or(b.len(), |p| i + p);
-            i = end;
-            Raw {
-                start,
-                end,
-                escaped: false,
-                present: end > start,
-            }
-        };
-        match col {
-            // log_time: "2024-01-09 10:00:00.123 UTC"
-            0 if !b.first().is_some_and(u8::is_ascii_digit) => return Err(Unparsable),
-            1 => user = raw,
-            2 => db = raw,
-            11 => sev = raw,
-            12 => {
-                code = raw;
-                if !is_error(b, sev) {
-                    break;
-                }
-            }
-            22 => {
-                app = raw;
-                break;
-            }
-            _ => {}
-        }
-        if b.get(i) != Some(&b',') {
-            if col > 12 {
-                // A record cut short after the code: counted, without an application name.
-                break;
-            }
-            return Err(Unparsable);
-        }
-        i += 1;
-        col += 1;
-    }
-    if !sev.present || sev.escaped || !code.present {
+    // log_time: "2024-01-09 10:00:00.123 UTC"
+    if !rec.first().is_some_and(u8::is_ascii_digit) {
         return Err(Unparsable);
     }
-    finish(rec, [sev, code, user, db, app], scratch, csv_unescape)
+    let Scratch {
+        user: su,
+        datname: sd,
+        application_name: sa,
+        csv,
+    } = scratch;
+    csv.clear();
+    // Decoded fields are never longer than the record.
+    csv.resize(rec.len() + 1, 0);
+    let mut reader = csv_core::Reader::new();
+    let (mut sev, mut user, mut db, mut code, mut app) = Default::default();
+    let (mut input, mut out, mut col) = (rec, 0usize, 0usize);
+    loop {
+        let (res, nin, nout) = reader.read_field(input, &mut csv[out..]);
+        input = &input[nin..];
+        let field = Raw {
+            start: out,
+            end: out + nout,
+            escaped: false,
+            present: nout > 0,
+        };
+        out += nout;
+        let record_end = match res {
+            csv_core::ReadFieldResult::Field { record_end } => record_end,
+            csv_core::ReadFieldResult::End => true,
+            // Only an empty input asks for more: it is the end of the record.
+            csv_core::ReadFieldResult::InputEmpty => {
+                if input.is_empty() {
+                    continue;
+                }
+                return Err(Unparsable);
+            }
+            csv_core::ReadFieldResult::OutputFull => return Err(Unparsable),
+        };
+        match col {
+            1 => user = field,
+            2 => db = field,
+            11 => sev = field,
+            12 => code = field,
+            22 => app = field,
+            _ => {}
+        }
+        let not_counted = col == 12 && !is_error(csv, sev);
+        if col >= 22 || not_counted || record_end {
+            break;
+        }
+        col += 1;
+    }
+    if col < 12 || !sev.present || !code.present {
+        return Err(Unparsable);
+    }
+    let decoded: &'a [u8] = csv;
+    let severity = match classify(&decoded[sev.start..sev.end]) {
+        None => return Err(Unparsable),
+        Some(None) => return Ok(Parsed::Other),
+        Some(Some(s)) => s,
+    };
+    Ok(Parsed::Error(Entry {
+        severity,
+        code: code_of(decoded, code)?,
+        user: text(decoded, user, su, csv_unescape),
+        datname: text(decoded, db, sd, csv_unescape),
+        application_name: text(decoded, app, sa, csv_unescape),
+    }))
 }
 
 /// Whether `b` starts like a csvlog record: `YYYY-MM-DD HH:MM:SS`. Used to
@@ -674,6 +671,7 @@ impl Prefix {
                 user,
                 datname,
                 application_name,
+                ..
             } = scratch;
             let lossy = |b: &[u8], out: &mut String| out.push_str(&String::from_utf8_lossy(b));
             let as_text = |b: Option<&'a [u8]>, out: &'a mut String| -> &'a str {

@@ -54,16 +54,16 @@ app_collectors:
     interval: 1s
     sql: |
       SELECT 0 AS dups, 'orders' AS \"table\", 'customer' AS \"column\", 0.5 AS ratio, 'import_enabled' AS flag, true AS enabled,
-             'sync' AS job, 1 AS active, 10 AS done, 20 AS planned, 2.5 AS speed, 4 AS eta
+             'sync' AS batch_job, 1 AS active, 10 AS done, 20 AS planned, 2.5 AS speed, 4 AS eta
     metrics:
       - {signal: integrity_violations, static_labels: {check: orders_dups}, value: dups}
       - {signal: backfill_ratio, labels: [table, column], value: ratio}
       - {signal: flag, labels: [flag], value: enabled}
-      - {signal: job_active, labels: [job], value: active}
-      - {signal: job_items_done, labels: [job], value: done}
-      - {signal: job_items_planned, labels: [job], value: planned}
-      - {signal: job_items_per_second, labels: [job], value: speed}
-      - {signal: job_eta, labels: [job], value: eta}
+      - {signal: job_active, labels: [batch_job], value: active}
+      - {signal: job_items_done, labels: [batch_job], value: done}
+      - {signal: job_items_planned, labels: [batch_job], value: planned}
+      - {signal: job_items_per_second, labels: [batch_job], value: speed}
+      - {signal: job_eta, labels: [batch_job], value: eta}
       - {name: scenario_rows, type: gauge, value: done, max_series: 0}
 expected_objects:
   - {kind: index, name: public.orders_customer_key, migration: m1}
