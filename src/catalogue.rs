@@ -72,11 +72,18 @@ pub fn metrics_md() -> String {
         out.push_str("| metric | type | labels | source | min PG |\n|---|---|---|---|---|\n");
         for m in s.metrics {
             let min = m.min_pg.map_or("-".to_string(), |v| v.to_string());
+            // An empty labels cell is written `| |`, as by hand.
+            let labels: String = m
+                .labels
+                .iter()
+                .map(|l| format!(" {l}"))
+                .collect::<Vec<_>>()
+                .join(",");
             out.push_str(&format!(
-                "| `{}` | {} | {} | {} | {} |\n",
+                "| `{}` | {} |{} | {} | {} |\n",
                 m.name,
                 m.kind.as_str(),
-                m.labels.join(", "),
+                labels,
                 m.source,
                 min
             ));
