@@ -150,7 +150,7 @@ pub const SECTIONS: &[Section] = &[
                 help: Some(
                     r#"1 when the exporter's connections to the target are established, 0 when it cannot connect."#,
                 ),
-                source: r#"1 while every connection of the exporter to the target is established, 0 while it cannot connect"#,
+                source: r#"1 while every connection of the exporter to the target is established, 0 while it cannot connect or the probe times out (a hung server)"#,
                 collector: "exporter",
                 min_pg: Some(13),
             },
@@ -316,9 +316,9 @@ each scrape (absent where there is no `/proc`). CPU time is in the kernel's USER
                 kind: Kind::Gauge,
                 labels: &["target"],
                 help: Some(
-                    r#"1 while a migration window is open on the target (opened automatically by DDL, a migration lock or a dirty migration, or explicitly through the API)."#,
+                    r#"1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration or backfill progress, or explicitly through the API)."#,
                 ),
-                source: r#"1 while a migration window is open: opened automatically while DDL runs, a migration tool's lock is held or a migration is dirty (and for `window.close_after` after), or explicitly through `POST /api/v1/window/open`"#,
+                source: r#"1 while a migration window is open: opened automatically while schema-changing DDL runs, a migration tool's lock is held, a migration is dirty or a backfill progresses (and for `window.close_after` after; `window.max_auto` at most), or explicitly through `POST /api/v1/window/open`"#,
                 collector: "window",
                 min_pg: Some(13),
             },
@@ -336,9 +336,20 @@ each scrape (absent where there is no `/proc`). CPU time is in the kernel's USER
                 kind: Kind::Gauge,
                 labels: &["target", "source"],
                 help: Some(
-                    r#"1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, explicit), else 0."#,
+                    r#"1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, explicit), else 0."#,
                 ),
-                source: r#"1 for each source keeping the window open now: ddl, migration_lock, framework_dirty, explicit"#,
+                source: r#"1 for each source keeping the window open now: ddl, migration_lock, framework_dirty, backfill, explicit"#,
+                collector: "window",
+                min_pg: Some(13),
+            },
+            Metric {
+                name: "pgmig_migration_in_flight",
+                kind: Kind::Gauge,
+                labels: &["target", "reason"],
+                help: Some(
+                    r#"1 for each kind of evidence that a migration is working on the target now or was within window.in_flight_hold (ddl, lock, migration_lock, explicit, backfill, migration_running), else 0."#,
+                ),
+                source: r#"1 for each kind of evidence that a migration is working now, or was within `window.in_flight_hold`: ddl (schema-changing DDL, or a new invalid index), lock (an AccessExclusiveLock held or waited for), migration_lock, explicit, backfill (progress moved), migration_running (reserved, 0); every reason always present"#,
                 collector: "window",
                 min_pg: Some(13),
             },
@@ -360,7 +371,7 @@ database for server-wide collectors, each listed or discovered database for per-
             help: Some(
                 r#"Round-trip time of the probe collector's trivial query (SELECT 1), measured by the exporter: the database's response time."#,
             ),
-            source: r#"round trip of `SELECT 1` every second on the fast lane, measured by the exporter: the database's response time (buckets 1 ms to 2.5 s)"#,
+            source: r#"round trip of `SELECT 1` every second on the fast lane, measured by the exporter: the database's response time (buckets 1 ms to 2.5 s); a probe that times out is observed at its timeout"#,
             collector: "probe",
             min_pg: Some(13),
         }],

@@ -16,7 +16,8 @@ fn after_help() -> String {
         let _ = writeln!(s, "  {k:<26} {v}");
     }
     s.push_str(
-        "  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGCONNECT_TIMEOUT\n\
+        "  PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGHOSTADDR PGSSLROOTCERT\n\
+         \x20 PGSSLCERT PGSSLKEY PGCHANNELBINDING PGPASSFILE PGCONNECT_TIMEOUT\n\
          \x20                            libpq's own, for whatever a connection string leaves out\n\n\
          Documentation: docs/configuration.md and docs/metrics.md",
     );
@@ -44,6 +45,11 @@ pub struct Flags {
     /// TLS and basic-auth config file in the Prometheus exporter-toolkit format.
     #[arg(long = "web.config.file", value_name = "FILE", help_heading = "Web")]
     pub web_config_file: Option<PathBuf>,
+
+    /// Concurrent HTTP connections served; more are refused with 503 [default: 64].
+    #[arg(long = "web.max-connections", value_name = "N", help_heading = "Web",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub web_max_connections: Option<u32>,
 
     /// Path under which metrics are served [default: /metrics].
     #[arg(long = "web.telemetry-path", value_name = "PATH", help_heading = "Web")]
@@ -86,6 +92,7 @@ impl Flags {
             config_file: self.config_file.clone(),
             log_level: self.log_level.clone(),
             log_format: self.log_format.clone(),
+            web_max_connections: self.web_max_connections.map(|n| n as usize),
         }
     }
 }
@@ -105,6 +112,7 @@ pub fn describe(s: &Settings) -> String {
     );
     let _ = writeln!(o, "listen address: {}", s.listen_address);
     let _ = writeln!(o, "telemetry path: {}", s.telemetry_path);
+    let _ = writeln!(o, "max connections: {}", s.web_max_connections);
     let _ = writeln!(
         o,
         "web config: {}",

@@ -282,6 +282,8 @@ pub struct Settings {
     pub web_config_file: Option<PathBuf>,
     /// The web config file, loaded and checked once.
     pub web: Option<std::sync::Arc<crate::webconfig::WebConfig>>,
+    /// Concurrent HTTP connections served; the excess is refused.
+    pub web_max_connections: usize,
     pub log_level: LogLevel,
     pub log_format: LogFormat,
     pub config_file: Option<PathBuf>,
@@ -311,6 +313,7 @@ pub struct FlagValues {
     pub config_file: Option<PathBuf>,
     pub log_level: Option<String>,
     pub log_format: Option<String>,
+    pub web_max_connections: Option<usize>,
 }
 
 /// `PGMIG_*` variables, read with envy.
@@ -655,6 +658,10 @@ fn check_flow_depth(text: &str, file: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `--web.max-connections` by default: a few scrapers and a deploy
+/// pipeline need a handful; the cap bounds memory under a connection flood.
+pub const DEFAULT_WEB_MAX_CONNECTIONS: usize = 64;
+
 /// Config files larger than this are refused before they are parsed: a
 /// real one is a few kilobytes, and a huge one is a mistake (or a path to
 /// something that is not a config file) that would only cost memory.
@@ -669,6 +676,9 @@ fn read_config_text(p: &std::path::Path, name: &str) -> Result<String, ConfigErr
         line,
         message,
     };
+    if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) {
+        return Err(err(None, "not a regular file".into()));
+    }
     let f = std::fs::File::open(p).map_err(|e| err(None, format!("cannot read: {e}")))?;
     let mut bytes = Vec::new();
     f.take(MAX_CONFIG_BYTES + 1)
@@ -834,6 +844,9 @@ impl Settings {
             telemetry_path,
             web_config_file,
             web,
+            web_max_connections: flags
+                .web_max_connections
+                .unwrap_or(DEFAULT_WEB_MAX_CONNECTIONS),
             log_level,
             log_format,
             config_file,
@@ -1060,14 +1073,8 @@ fn window_token(file_cfg: &FileConfig, file_name: &str) -> Result<Option<String>
         .map_err(|m| file_err(file_name, "window", m))?;
     let token = match &file_cfg.window.api_token_file {
         Some(p) => {
-            let t = std::fs::read_to_string(p)
-                .map_err(|e| {
-                    file_err(
-                        file_name,
-                        "window.api_token_file",
-                        format!("cannot read {}: {e}", p.display()),
-                    )
-                })?
+            let t = crate::limits::read_bounded(p, crate::limits::MAX_SECRET_FILE_BYTES)
+                .map_err(|e| file_err(file_name, "window.api_token_file", e.to_string()))?
                 .trim()
                 .to_string();
             if t.len() < 16 {
@@ -1085,8 +1092,8 @@ fn window_token(file_cfg: &FileConfig, file_name: &str) -> Result<Option<String>
 }
 
 fn read_dsn_file(p: &Path) -> Result<ConnInfo, String> {
-    let text =
-        std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+    let text = crate::limits::read_bounded(p, crate::limits::MAX_SECRET_FILE_BYTES)
+        .map_err(|e| e.to_string())?;
     ConnInfo::parse(text.trim()).map_err(|e: ConnInfoError| format!("{}: {e}", p.display()))
 }
 

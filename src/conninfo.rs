@@ -17,6 +17,10 @@ use std::time::Duration;
 pub enum ConnInfoError {
     #[error("connection string: unknown parameter {0:?}")]
     UnknownParameter(String),
+    #[error("connection string: an unknown parameter (its name is not shown: it may be part of a password)")]
+    UnknownUnnamed,
+    #[error("connection string: parameter {0:?} is not supported by this exporter: {1}")]
+    Unsupported(String, &'static str),
     #[error("connection string: invalid value for {key}: {reason}")]
     InvalidValue { key: String, reason: String },
     #[error("connection string: {0}")]
@@ -67,16 +71,35 @@ impl SslMode {
     }
 }
 
+/// libpq's `channel_binding`: `require` refuses a server that does not bind
+/// SCRAM to the TLS channel (a downgrade otherwise goes unnoticed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChannelBinding {
+    Disable,
+    #[default]
+    Prefer,
+    Require,
+}
+
 /// A parsed connection string. `Debug` and `Display` both hide the password.
 #[derive(Clone, Default, PartialEq)]
 pub struct ConnInfo {
     pub hosts: Vec<String>,
+    /// libpq's `hostaddr`: the addresses actually connected to, one per
+    /// host (whose names are then used only for TLS verification).
+    pub hostaddrs: Vec<std::net::IpAddr>,
     pub ports: Vec<u16>,
     pub user: Option<String>,
     password: Option<String>,
     pub dbname: Option<String>,
     pub sslmode: Option<SslMode>,
     pub sslrootcert: Option<PathBuf>,
+    /// Client certificate and key (PEM), as libpq's `sslcert`/`sslkey`.
+    pub sslcert: Option<PathBuf>,
+    pub sslkey: Option<PathBuf>,
+    pub channel_binding: Option<ChannelBinding>,
+    /// libpq's `passfile` (default `~/.pgpass`), read when no password is given.
+    pub passfile: Option<PathBuf>,
     pub connect_timeout: Option<Duration>,
     pub options: Option<String>,
     pub target_session_attrs_rw: bool,
@@ -92,6 +115,10 @@ impl fmt::Debug for ConnInfo {
 impl fmt::Display for ConnInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "host={}", self.hosts.join(","))?;
+        if !self.hostaddrs.is_empty() {
+            let a: Vec<String> = self.hostaddrs.iter().map(|a| a.to_string()).collect();
+            write!(f, " hostaddr={}", a.join(","))?;
+        }
         if !self.ports.is_empty() {
             let ports: Vec<String> = self.ports.iter().map(u16::to_string).collect();
             write!(f, " port={}", ports.join(","))?;
@@ -139,9 +166,24 @@ impl ConnInfo {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), ConnInfoError> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        self.fill_from_pg_vars(&get)?;
+        self.check_combinations()?;
+        self.fill_libpq_defaults(&get)
+    }
+
+    /// PG* variables for what the string left out; unsupported ones refused.
+    fn fill_from_pg_vars(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConnInfoError> {
         if self.hosts.is_empty() {
             if let Some(h) = get("PGHOST") {
                 self.set("host", &h)?;
+            }
+        }
+        if self.hostaddrs.is_empty() {
+            if let Some(a) = get("PGHOSTADDR") {
+                self.set("hostaddr", &a)?;
             }
         }
         if self.ports.is_empty() {
@@ -166,13 +208,73 @@ impl ConnInfo {
         if self.sslrootcert.is_none() {
             self.sslrootcert = get("PGSSLROOTCERT").map(PathBuf::from);
         }
+        if self.sslcert.is_none() {
+            self.sslcert = get("PGSSLCERT").map(PathBuf::from);
+        }
+        if self.sslkey.is_none() {
+            self.sslkey = get("PGSSLKEY").map(PathBuf::from);
+        }
+        if self.channel_binding.is_none() {
+            if let Some(v) = get("PGCHANNELBINDING") {
+                self.set("channel_binding", &v)?;
+            }
+        }
+        for (var, key) in UNSUPPORTED_ENV {
+            if get(var).is_some() {
+                return Err(ConnInfoError::Unsupported(
+                    var.to_string(),
+                    unsupported_reason(key),
+                ));
+            }
+        }
         if self.connect_timeout.is_none() {
             if let Some(t) = get("PGCONNECT_TIMEOUT") {
                 self.set("connect_timeout", &t)?;
             }
         }
-        // libpq's own defaults.
-        if self.hosts.is_empty() {
+        Ok(())
+    }
+
+    /// Parameters that are each valid but not together, as libpq refuses them.
+    fn check_combinations(&mut self) -> Result<(), ConnInfoError> {
+        // libpq 16: public CAs only make sense with the host name checked.
+        if self.sslrootcert.as_deref() == Some(std::path::Path::new("system")) {
+            match self.sslmode {
+                None => self.sslmode = Some(SslMode::VerifyFull),
+                Some(SslMode::VerifyFull) => {}
+                Some(weak) => {
+                    return Err(ConnInfoError::InvalidValue {
+                        key: "sslmode".into(),
+                        reason: format!(
+                            "weak sslmode {:?} may not be used with sslrootcert=system (use verify-full)",
+                            weak.as_str()
+                        ),
+                    })
+                }
+            }
+        }
+        if !self.hosts.is_empty()
+            && !self.hostaddrs.is_empty()
+            && self.hosts.len() != self.hostaddrs.len()
+        {
+            return Err(ConnInfoError::InvalidValue {
+                key: "hostaddr".into(),
+                reason: format!(
+                    "{} addresses for {} hosts: give one per host",
+                    self.hostaddrs.len(),
+                    self.hosts.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// libpq's own defaults: socket or localhost, $USER, and the password file.
+    fn fill_libpq_defaults(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConnInfoError> {
+        if self.hosts.is_empty() && self.hostaddrs.is_empty() {
             let socket_dir = "/var/run/postgresql";
             let host = if std::path::Path::new(socket_dir).exists() {
                 socket_dir
@@ -187,15 +289,81 @@ impl ConnInfo {
         if self.dbname.is_none() {
             self.dbname = self.user.clone();
         }
+        if self.password.is_none() {
+            let file = self
+                .passfile
+                .clone()
+                .or_else(|| get("PGPASSFILE").map(PathBuf::from))
+                .or_else(|| get("HOME").map(|h| PathBuf::from(h).join(".pgpass")));
+            if let Some(file) = file {
+                self.password = self.password_from_file(&file)?;
+            }
+        }
         Ok(())
+    }
+
+    /// libpq's password file: `host:port:database:user:password` lines,
+    /// `*` matching anything, `\` escaping `:` and `\`; the first match
+    /// wins. Like libpq, a missing file is silently skipped, and one that is
+    /// not a plain file or that group or others can read is skipped with a
+    /// warning. Matched against the first host, as tokio-postgres takes one
+    /// password for all.
+    fn password_from_file(&self, file: &std::path::Path) -> Result<Option<String>, ConnInfoError> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let Ok(meta) = std::fs::metadata(file) else {
+            return Ok(None);
+        };
+        if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+            // Settings load before logging starts: stderr, as libpq warns.
+            eprintln!(
+                "pg_migration_exporter: warning: password file {} is not a plain file, or group or others can read it (chmod 0600): ignored, as libpq does",
+                file.display()
+            );
+            return Ok(None);
+        }
+        let text = crate::limits::read_bounded(file, crate::limits::MAX_SECRET_FILE_BYTES)
+            .map_err(|e| ConnInfoError::InvalidValue {
+                key: "passfile".into(),
+                reason: e.to_string(),
+            })?;
+        let host = match self.hosts.first() {
+            Some(h) if h == "/var/run/postgresql" || h == "/tmp" => "localhost".to_string(),
+            Some(h) => h.clone(),
+            None => self
+                .hostaddrs
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "localhost".into()),
+        };
+        let port = self.ports.first().copied().unwrap_or(5432).to_string();
+        let want = [
+            host.as_str(),
+            port.as_str(),
+            self.dbname.as_deref().unwrap_or(""),
+            self.user.as_deref().unwrap_or(""),
+        ];
+        Ok(text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(pgpass_fields)
+            .find(|f| {
+                f.len() >= 5
+                    && f[..4]
+                        .iter()
+                        .zip(want)
+                        .all(|(have, w)| have == "*" || have == w)
+            })
+            .map(|mut f| f.swap_remove(4)))
     }
 
     /// A short, password-free name for the target: `host:port/dbname`.
     pub fn default_name(&self) -> String {
+        let addr = self.hostaddrs.first().map(|a| a.to_string());
         let host = self
             .hosts
             .first()
             .map(String::as_str)
+            .or(addr.as_deref())
             .unwrap_or("localhost");
         let port = self.ports.first().copied().unwrap_or(5432);
         let db = self.dbname.as_deref().unwrap_or("postgres");
@@ -214,6 +382,13 @@ impl ConnInfo {
                     .filter(|h| !h.is_empty())
                     .map(str::to_string)
                     .collect()
+            }
+            "hostaddr" => {
+                self.hostaddrs = value
+                    .split(',')
+                    .filter(|a| !a.is_empty())
+                    .map(|a| a.trim().parse().map_err(|_| invalid("not an IP address")))
+                    .collect::<Result<_, _>>()?
             }
             "port" => {
                 self.ports = value
@@ -234,22 +409,46 @@ impl ConnInfo {
                 self.connect_timeout = Some(Duration::from_secs(secs));
             }
             "options" => self.options = Some(value.to_string()),
+            "sslcert" => self.sslcert = Some(PathBuf::from(value)),
+            "passfile" => self.passfile = Some(PathBuf::from(value)),
+            "sslkey" => self.sslkey = Some(PathBuf::from(value)),
+            "channel_binding" => {
+                self.channel_binding = Some(match value {
+                    "disable" => ChannelBinding::Disable,
+                    "prefer" => ChannelBinding::Prefer,
+                    "require" => ChannelBinding::Require,
+                    _ => return Err(invalid("not one of disable, prefer, require")),
+                })
+            }
             "target_session_attrs" => match value {
                 "any" => self.target_session_attrs_rw = false,
                 "read-write" => self.target_session_attrs_rw = true,
                 _ => return Err(invalid("only any and read-write are supported")),
             },
-            // Accepted and ignored: the exporter sets its own application_name,
-            // and keepalives are always on.
+            // The exporter always sets its own application_name (the server
+            // must tell its sessions apart); keepalives are always on.
             "application_name"
             | "fallback_application_name"
             | "keepalives"
             | "keepalives_idle"
             | "keepalives_interval"
-            | "keepalives_count"
-            | "channel_binding"
-            | "gssencmode" => {}
-            other => return Err(ConnInfoError::UnknownParameter(other.to_string())),
+            | "keepalives_count" => {}
+            // There is no GSSAPI support: "disable" and "prefer" connect
+            // the same way without it; "require" cannot be honoured.
+            "gssencmode" => match value {
+                "disable" | "prefer" => {}
+                _ => return Err(invalid("only disable and prefer: GSSAPI is not supported")),
+            },
+            other if UNSUPPORTED.contains(&other) => {
+                return Err(ConnInfoError::Unsupported(
+                    other.to_string(),
+                    unsupported_reason(other),
+                ))
+            }
+            other if looks_like_keyword(other) => {
+                return Err(ConnInfoError::UnknownParameter(other.to_string()))
+            }
+            _ => return Err(ConnInfoError::UnknownUnnamed),
         }
         Ok(())
     }
@@ -263,6 +462,9 @@ impl ConnInfo {
             } else {
                 c.host(h);
             }
+        }
+        for a in &self.hostaddrs {
+            c.hostaddr(*a);
         }
         for p in &self.ports {
             c.port(*p);
@@ -286,6 +488,11 @@ impl ConnInfo {
         c.connect_timeout(self.connect_timeout.unwrap_or(Duration::from_secs(5)));
         c.keepalives(true);
         c.keepalives_idle(Duration::from_secs(30));
+        c.channel_binding(match self.channel_binding.unwrap_or_default() {
+            ChannelBinding::Disable => tokio_postgres::config::ChannelBinding::Disable,
+            ChannelBinding::Prefer => tokio_postgres::config::ChannelBinding::Prefer,
+            ChannelBinding::Require => tokio_postgres::config::ChannelBinding::Require,
+        });
         c.ssl_mode(match self.sslmode.unwrap_or_default() {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
             SslMode::Allow | SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -297,7 +504,90 @@ impl ConnInfo {
     }
 }
 
+/// libpq parameters this exporter does not implement: each is refused by
+/// name rather than ignored, because ignoring one changes what the operator
+/// asked for (another host, another password, weaker TLS).
+const UNSUPPORTED: &[&str] = &[
+    "service",
+    "require_auth",
+    "sslpassword",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "sslcompression",
+    "sslnegotiation",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "requirepeer",
+    "replication",
+    "load_balance_hosts",
+    "tcp_user_timeout",
+    "client_encoding",
+];
+
+/// libpq environment variables naming unsupported parameters.
+const UNSUPPORTED_ENV: &[(&str, &str)] = &[
+    ("PGSERVICE", "service"),
+    ("PGSERVICEFILE", "service"),
+    ("PGREQUIREAUTH", "require_auth"),
+    ("PGSSLCRL", "sslcrl"),
+    ("PGSSLCRLDIR", "sslcrldir"),
+];
+
+fn unsupported_reason(key: &str) -> &'static str {
+    match key {
+        "service" => "write the service's parameters into the connection string",
+        _ => "remove it, or connect without it",
+    }
+}
+
+/// The fields of a password-file line: split at unescaped `:`; `\` escapes
+/// the next character. The fifth field (the password) takes the rest of the
+/// line's fields joined, as a password may hold unescaped `:` at its end in
+/// libpq's reading too.
+fn pgpass_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    fields.last_mut().expect("one field").push(n);
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => fields.last_mut().expect("one field").push(c),
+        }
+    }
+    fields
+}
+
+/// A misplaced space can split a password into a "key" of the next pair:
+/// only names that look like libpq keywords are quoted in errors.
+fn looks_like_keyword(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 fn parse_url(rest: &str) -> Result<ConnInfo, ConnInfoError> {
+    // libpq ends the user info at the first '@' before any '/' or '?'. A
+    // '@' after one of those means a password holding an unescaped '/',
+    // '?' or '#', which would otherwise turn part of it into a host, port,
+    // database name or parameter (and so into the `target` label).
+    if let Some(end) = rest.find(['/', '?', '#']) {
+        if rest[end..].contains('@') {
+            return Err(ConnInfoError::Syntax(
+                "'@' after the host part: percent-encode '/', '?', '#' and '@' in the user name and password".into(),
+            ));
+        }
+    }
+    if rest.contains('#') {
+        return Err(ConnInfoError::Syntax(
+            "'#' in a URL: percent-encode it (%23)".into(),
+        ));
+    }
     let mut ci = ConnInfo::default();
     let (before_query, query) = match rest.split_once('?') {
         Some((a, q)) => (a, Some(q)),
@@ -337,9 +627,9 @@ fn parse_url(rest: &str) -> Result<ConnInfo, ConnInfoError> {
     }
     if let Some(q) = query {
         for pair in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').ok_or_else(|| {
-                ConnInfoError::Syntax(format!("URL parameter {:?} has no value", pair))
-            })?;
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| ConnInfoError::Syntax("a URL parameter has no value".into()))?;
             let key = percent_decode(k, "parameter name")?;
             let value = percent_decode(v, &key)?;
             ci.set(&key, &value)?;
@@ -413,9 +703,11 @@ fn parse_key_value(s: &str) -> Result<ConnInfo, ConnInfoError> {
             chars.next();
         }
         if chars.next() != Some('=') {
-            return Err(ConnInfoError::Syntax(format!(
-                "missing \"=\" after {key:?}"
-            )));
+            return Err(ConnInfoError::Syntax(if looks_like_keyword(&key) {
+                format!("missing \"=\" after {key:?}")
+            } else {
+                "missing \"=\" after a word (not shown: it may be part of a password)".into()
+            }));
         }
         while chars.peek().is_some_and(|c| c.is_whitespace()) {
             chars.next();
@@ -538,5 +830,125 @@ mod tests {
         assert_eq!(ci.password(), Some("envpass"));
         assert_eq!(ci.dbname.as_deref(), Some("appdb"));
         assert_eq!(ci.sslmode, Some(SslMode::Require));
+    }
+
+    #[test]
+    fn misplaced_at_is_refused_without_echo() {
+        for url in [
+            "postgresql://u:1234/leaked@h:5432/db",
+            "postgresql://u:1234?leaked@h/db",
+            "postgresql://u:12#34leaked@h/db",
+            "postgres://h/db?sslmode=require&x=leaked@",
+        ] {
+            let e = ConnInfo::parse(url).unwrap_err().to_string();
+            assert!(!e.contains("leaked"), "{url}: {e}");
+            assert!(!e.contains("1234"), "{url}: {e}");
+        }
+        let e = ConnInfo::parse("postgres://h/d?leakedsecret").unwrap_err();
+        assert!(!e.to_string().contains("leaked"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_parameters_are_refused_by_name() {
+        for key in ["service", "sslcrl", "require_auth"] {
+            let e = ConnInfo::parse(&format!("host=h {key}=x")).unwrap_err();
+            assert!(
+                matches!(&e, ConnInfoError::Unsupported(k, _) if k == key),
+                "{e}"
+            );
+            assert!(e.to_string().contains(key), "{e}");
+        }
+        let e = ConnInfo::parse("host=h gssencmode=require").unwrap_err();
+        assert!(e.to_string().contains("gssencmode"), "{e}");
+        // A word that cannot be a keyword is not quoted: it may be a password's tail.
+        let e = ConnInfo::parse("host=h password=abc Def9=x").unwrap_err();
+        assert_eq!(e, ConnInfoError::UnknownUnnamed);
+        let e = ConnInfo::parse("host=h password=abc Def9").unwrap_err();
+        assert!(!e.to_string().contains("Def9"), "{e}");
+        let env = |k: &str| (k == "PGSERVICE").then(|| "svc".to_string());
+        let mut ci = ConnInfo::parse("host=h").unwrap();
+        assert!(ci
+            .fill_from_env(&env)
+            .unwrap_err()
+            .to_string()
+            .contains("PGSERVICE"));
+    }
+
+    #[test]
+    fn channel_binding_and_client_certificates_are_kept() {
+        let ci = ConnInfo::parse(
+            "host=h channel_binding=require sslcert=/c.crt sslkey=/c.key sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(ci.channel_binding, Some(ChannelBinding::Require));
+        assert_eq!(ci.sslcert.as_deref(), Some(std::path::Path::new("/c.crt")));
+        assert_eq!(ci.sslkey.as_deref(), Some(std::path::Path::new("/c.key")));
+        let e = ConnInfo::parse("host=h channel_binding=sometimes").unwrap_err();
+        assert!(e.to_string().contains("channel_binding"), "{e}");
+    }
+
+    #[test]
+    fn hostaddr_is_one_address_per_host() {
+        let mut ci = ConnInfo::parse("host=db.internal hostaddr=127.0.0.1 port=5433").unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert_eq!(ci.hostaddrs, vec![std::net::IpAddr::from([127, 0, 0, 1])]);
+        assert_eq!(ci.hosts, vec!["db.internal"]);
+        let mut ci = ConnInfo::parse("hostaddr=::1").unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert!(ci.hosts.is_empty(), "no default host beside a hostaddr");
+        assert_eq!(ci.default_name(), "::1:5432/postgres");
+        let e = ConnInfo::parse("hostaddr=db.internal").unwrap_err();
+        assert!(e.to_string().contains("hostaddr"), "{e}");
+        let mut ci = ConnInfo::parse("host=a,b hostaddr=127.0.0.1").unwrap();
+        assert!(ci
+            .fill_from_env(&|_| None)
+            .unwrap_err()
+            .to_string()
+            .contains("hostaddr"));
+    }
+
+    #[test]
+    fn password_file_as_libpq() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = std::env::temp_dir().join(format!("pgmig-pgpass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:*:u:nope\ndb1:5433:app:u:not-this-port\n\
+             db1:*:app:u:pa\\:ss:w0rd\n*:*:*:*:fallback\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let f = file.display().to_string();
+        let env = |k: &str| (k == "PGPASSFILE").then(|| f.clone());
+        let mut ci = ConnInfo::parse("host=db1 dbname=app user=u").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.password(), Some("pa:ss:w0rd"));
+        let mut ci = ConnInfo::parse("host=db2 dbname=app user=u").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.password(), Some("fallback"));
+        let mut ci = ConnInfo::parse("host=db1 dbname=app user=u password=given").unwrap();
+        ci.fill_from_env(&env).unwrap();
+        assert_eq!(ci.password(), Some("given"), "an explicit password wins");
+        // Readable by others: ignored, as libpq does.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut ci = ConnInfo::parse(&format!("host=db1 dbname=app user=u passfile={f}")).unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert_eq!(ci.password(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sslrootcert_system_means_verify_full() {
+        let mut ci = ConnInfo::parse("host=h sslrootcert=system").unwrap();
+        ci.fill_from_env(&|_| None).unwrap();
+        assert_eq!(ci.sslmode, Some(SslMode::VerifyFull));
+        let mut ci = ConnInfo::parse("host=h sslrootcert=system sslmode=verify-ca").unwrap();
+        let e = ci.fill_from_env(&|_| None).unwrap_err().to_string();
+        assert!(
+            e.contains("verify-ca") && e.contains("sslrootcert=system"),
+            "{e}"
+        );
     }
 }

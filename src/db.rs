@@ -29,6 +29,9 @@ pub enum DbError {
     Tls(#[from] crate::tls::TlsError),
 }
 
+/// How long a cancel request may take before it is abandoned.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Session {
     pub client: Client,
     /// Superuser, or a member of pg_monitor: can see every session's state and queries.
@@ -107,9 +110,14 @@ impl Session {
     pub fn cancel_running_query(&self) {
         let token = self.cancel.clone();
         let tls = self.tls.clone();
+        // Bounded: a stopped (SIGSTOP) server accepts the TCP connection
+        // and never answers the SSL negotiation, and one cancel per timed
+        // out collector would otherwise pile up for as long as it hangs.
         tokio::spawn(async move {
-            if let Err(e) = token.cancel_query(tls).await {
-                tracing::debug!(error = %e, "cancel request failed");
+            match tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(tls)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::debug!(error = %e, "cancel request failed"),
+                Err(_) => tracing::debug!("cancel request timed out"),
             }
         });
     }

@@ -18,6 +18,7 @@ pub mod duration;
 pub mod expected;
 pub mod exposition;
 pub mod http;
+pub mod limits;
 pub mod logging;
 pub mod plan;
 pub mod poller;
@@ -63,6 +64,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
         telemetry_path: settings.telemetry_path.clone(),
         window_token: settings.window_token.clone(),
         web,
+        max_connections: settings.web_max_connections,
     });
     tokio::select! {
         _ = http::serve(listener, server) => {}
@@ -83,7 +85,9 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         for (ti, t) in settings.targets.iter().enumerate() {
-            state.windows.update(ti, state.window_sources(ti), now);
+            let snaps = state.target_snapshots(ti);
+            let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
+            state.windows.update(ti, window::observe(&fams), now);
             state.put(
                 (ti, "window".into(), t.main_database()),
                 state.windows.families(ti, &t.name),

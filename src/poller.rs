@@ -270,14 +270,8 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed % 1000) as f64 / 1000.0
 }
 
-/// Turns what a collector run saw into self-metrics. Returns the window
-/// sources the run reported, if it reported any.
-fn record(
-    m: &SelfMetrics,
-    target: &str,
-    observations: Vec<Observation>,
-) -> Option<Vec<&'static str>> {
-    let mut window = None;
+/// Turns what a collector run saw into self-metrics.
+fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
     for o in observations {
         match o {
             Observation::LockWaitsEnded(waits) => {
@@ -297,10 +291,8 @@ fn record(
                 .app_value_errors
                 .with_label_values(&[target, &collector, &metric, reason])
                 .inc(),
-            Observation::WindowSources(sources) => window = Some(sources),
         }
     }
-    window
 }
 
 /// Drops an entry's series and marks it failed.
@@ -322,14 +314,10 @@ fn succeeded(
     tname: &str,
     e: &mut Entry,
     output: crate::collector::Output,
-    window: Option<Vec<&'static str>>,
 ) {
     let m = &state.metrics;
     let labels = [tname, &*e.factory.name, e.datname.as_str()];
     state.put(e.key(ti), output.families);
-    if let Some(sources) = window {
-        state.put_window_sources(e.key(ti), sources);
-    }
     m.collector_success.with_label_values(&labels).set(1.0);
     m.collector_last_success
         .with_label_values(&labels)
@@ -384,9 +372,9 @@ async fn run_entry(
         m.collector_duration
             .with_label_values(&labels)
             .observe(started.elapsed().as_secs_f64());
-        let window = record(m, tname, observations.take());
+        record(m, tname, observations.take());
         match result {
-            Ok(Ok(output)) => succeeded(state, ti, tname, e, output, window),
+            Ok(Ok(output)) => succeeded(state, ti, tname, e, output),
             Ok(Err(err)) => {
                 fail_entry(state, ti, tname, e);
                 m.collector_errors
@@ -409,6 +397,12 @@ async fn run_entry(
                 tracing::warn!(target = tname, collector = name, datname = %e.datname, timeout = ?e.factory.schedule.timeout,
                     "collector timed out; its query was cancelled on the server");
                 e.failing = true;
+                // SELECT 1 unanswered: the server hangs; drop the session so
+                // that up goes to 0 and the lane reconnects (bounded).
+                if name == crate::collector::probe::NAME {
+                    state.probe_timed_out(ti, e.factory.schedule.timeout);
+                    lost = true;
+                }
             }
         }
     }
@@ -584,6 +578,7 @@ impl LaneTask {
                     st.up = up;
                     st.server_version = Some(version);
                     st.last_error = None;
+                    st.unresponsive = None;
                 });
                 self.last_connect_error = None;
                 self.backoff = Duration::from_millis(500);

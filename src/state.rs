@@ -28,13 +28,14 @@ pub struct TargetStatus {
     pub server_version: Option<String>,
     /// The last error, already free of secrets (connection errors never carry the password).
     pub last_error: Option<String>,
+    /// Set when a probe timed out (the server accepts connections but does
+    /// not answer, e.g. stopped by SIGSTOP); cleared by the next successful
+    /// connection. Makes /readyz answer 503 with this reason.
+    pub unresponsive: Option<String>,
 }
 
 pub struct State {
     snapshots: RwLock<HashMap<Key, Snapshot>>,
-    /// The migration-window sources each snapshot's run reported active;
-    /// kept and dropped along with the snapshot.
-    window_sources: Mutex<HashMap<Key, Vec<&'static str>>>,
     pub targets: Vec<String>,
     status: Mutex<Vec<TargetStatus>>,
     pub metrics: SelfMetrics,
@@ -46,7 +47,6 @@ impl State {
         let n = targets.len();
         State {
             snapshots: RwLock::new(HashMap::new()),
-            window_sources: Mutex::new(HashMap::new()),
             targets,
             status: Mutex::new(vec![TargetStatus::default(); n]),
             metrics: SelfMetrics::new(),
@@ -63,28 +63,14 @@ impl State {
 
     pub fn remove(&self, key: &Key) {
         self.snapshots.write().expect("snapshot lock").remove(key);
-        self.window_sources
-            .lock()
-            .expect("window sources lock")
-            .remove(key);
     }
 
-    /// Records the window sources a run reported (see [`State::remove`]).
-    pub fn put_window_sources(&self, key: Key, sources: Vec<&'static str>) {
-        self.window_sources
-            .lock()
-            .expect("window sources lock")
-            .insert(key, sources);
-    }
-
-    /// The automatic window sources active on a target, in
-    /// `AUTO_SOURCES` order.
-    pub fn window_sources(&self, target: usize) -> Vec<&'static str> {
-        let map = self.window_sources.lock().expect("window sources lock");
-        crate::config::window::AUTO_SOURCES
-            .iter()
-            .copied()
-            .filter(|s| map.iter().any(|(k, v)| k.0 == target && v.contains(s)))
+    /// The current snapshots of one target, for the window's tick.
+    pub fn target_snapshots(&self, target: usize) -> Vec<Snapshot> {
+        let map = self.snapshots.read().expect("snapshot lock");
+        map.iter()
+            .filter(|(k, _)| k.0 == target)
+            .map(|(_, v)| v.clone())
             .collect()
     }
 
@@ -106,6 +92,39 @@ impl State {
     }
 
     pub fn ready(&self) -> bool {
-        self.statuses().iter().all(|s| s.polled_once)
+        self.not_ready_reason().is_none()
+    }
+
+    /// Why /readyz answers 503: a target not polled yet, or one whose server
+    /// stopped answering. A target that refuses connections is known to be
+    /// down, and reported as such, so it does not make the exporter unready.
+    pub fn not_ready_reason(&self) -> Option<String> {
+        let st = self.statuses();
+        if !st.iter().all(|s| s.polled_once) {
+            return Some("some targets have not been polled yet".into());
+        }
+        let hung: Vec<String> = self
+            .targets
+            .iter()
+            .zip(&st)
+            .filter_map(|(t, s)| Some(format!("target {t}: {}", s.unresponsive.as_ref()?)))
+            .collect();
+        (!hung.is_empty()).then(|| hung.join("; "))
+    }
+
+    /// A probe (`SELECT 1`) overran its timeout: the server does not answer.
+    /// The timeout is observed in the probe histogram (the round trip took
+    /// at least that long) and the target is marked down until it answers.
+    pub fn probe_timed_out(&self, target: usize, timeout: std::time::Duration) {
+        self.metrics
+            .probe
+            .with_label_values(&[&self.targets[target]])
+            .observe(timeout.as_secs_f64());
+        self.update_status(target, |st| {
+            st.up = false;
+            st.unresponsive = Some(format!(
+                "probe timed out after {timeout:?}: the server does not answer"
+            ));
+        });
     }
 }

@@ -12,15 +12,47 @@
 //!   prometheus: $2y$10$...                          # bcrypt hash
 //! ```
 //!
-//! Basic authentication applies to every endpoint but the window API, which
-//! has its own bearer token. Successful checks are cached for the process's
-//! life (bcrypt is slow on purpose), keyed by a hash of the credentials.
+//! Basic authentication applies to every endpoint, the window API included
+//! (which also wants its own bearer token). bcrypt is slow on purpose, so
+//! verification runs on the blocking pool, never on the runtime thread that
+//! serves scrapes, at most [`MAX_CONCURRENT_VERIFICATIONS`] at a time; an
+//! unknown user is checked against a dummy hash of the same cost so that
+//! timing does not tell which users exist. Successful checks are cached,
+//! keyed by the SHA-256 of the credentials (not a 64-bit hash that could
+//! collide on purpose).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use base64::Engine as _;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
+use subtle::ConstantTimeEq as _;
+
+use crate::limits::{read_bounded, read_bounded_bytes, MAX_PEM_FILE_BYTES, MAX_WEB_CONFIG_BYTES};
+
+/// bcrypt verifications running at once; the rest wait up to
+/// [`VERIFY_QUEUE_WAIT`] and are then refused with 503. Two keeps a flood of
+/// wrong passwords from taking every core away from the scrape path.
+pub const MAX_CONCURRENT_VERIFICATIONS: usize = 2;
+/// How long an uncached attempt waits for a verification slot.
+pub const VERIFY_QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// Distinct successful credentials remembered; the cache is emptied when full.
+const MAX_CACHED_CREDENTIALS: usize = 1024;
+/// The web config is a handful of keys; deeper YAML is refused unparsed.
+const MAX_YAML_DEPTH: usize = 16;
+
+/// The result of checking a request's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthOutcome {
+    Allowed,
+    Denied,
+    /// Too many verifications in flight: try again later (503).
+    Busy,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebConfigError {
@@ -56,7 +88,11 @@ struct RawTls {
 pub struct WebConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     users: BTreeMap<String, String>,
-    verified: Mutex<HashSet<u64>>,
+    /// Verified against when the user does not exist, so that an unknown
+    /// user costs as much as a wrong password.
+    dummy_hash: String,
+    verified: Mutex<HashSet<[u8; 32]>>,
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -70,21 +106,14 @@ impl std::fmt::Debug for WebConfig {
     }
 }
 
-fn read_pem_certs(
-    p: &Path,
-    file: &str,
-) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, WebConfigError> {
+fn read_pem_certs(p: &Path, file: &str) -> Result<Vec<CertificateDer<'static>>, WebConfigError> {
     let err = |m: String| WebConfigError::Invalid {
         file: file.into(),
         message: m,
     };
-    let data = std::fs::read(p).map_err(|e| {
-        err(format!(
-            "tls_server_config: cannot read {}: {e}",
-            p.display()
-        ))
-    })?;
-    let certs: Result<Vec<_>, _> = rustls_pemfile::certs(&mut data.as_slice()).collect();
+    let data = read_bounded_bytes(p, MAX_PEM_FILE_BYTES)
+        .map_err(|e| err(format!("tls_server_config: {e}")))?;
+    let certs: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(&data).collect();
     let certs = certs.map_err(|e| err(format!("tls_server_config: {}: {e}", p.display())))?;
     if certs.is_empty() {
         return Err(err(format!(
@@ -95,6 +124,32 @@ fn read_pem_certs(
     Ok(certs)
 }
 
+/// serde_yaml_ng has no nesting limit of its own; a deeply nested document
+/// is refused before parsing (the main config has the same guard).
+fn check_depth(text: &str) -> Result<(), String> {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+        max = max.max(indent / 2);
+        for c in line.chars() {
+            match c {
+                '[' | '{' => {
+                    depth += 1;
+                    max = max.max(depth + indent / 2);
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if max > MAX_YAML_DEPTH {
+            return Err(format!(
+                "nesting deeper than {MAX_YAML_DEPTH} levels: not a web config file?"
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl WebConfig {
     #[allow(clippy::too_many_lines)] // owned by the HTTP hardening work; to split there
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
@@ -103,7 +158,8 @@ impl WebConfig {
             file: file.clone(),
             message: m,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = read_bounded(path, MAX_WEB_CONFIG_BYTES).map_err(|e| err(e.to_string()))?;
+        check_depth(&text).map_err(err)?;
         let raw: RawWebConfig = if text.trim().is_empty() {
             RawWebConfig {
                 tls_server_config: None,
@@ -140,17 +196,13 @@ impl WebConfig {
             None => None,
             Some(t) => {
                 let certs = read_pem_certs(&t.cert_file, &file)?;
-                let key_data = std::fs::read(&t.key_file).map_err(|e| {
+                let key_data = read_bounded_bytes(&t.key_file, MAX_PEM_FILE_BYTES)
+                    .map_err(|e| err(format!("tls_server_config.key_file: {e}")))?;
+                let key = PrivateKeyDer::from_pem_slice(&key_data).map_err(|e| {
                     err(format!(
-                        "tls_server_config.key_file: cannot read {}: {e}",
-                        t.key_file.display()
+                        "tls_server_config.key_file: no private key in the file ({e})"
                     ))
                 })?;
-                let key = rustls_pemfile::private_key(&mut key_data.as_slice())
-                    .map_err(|e| err(format!("tls_server_config.key_file: {e}")))?
-                    .ok_or_else(|| {
-                        err("tls_server_config.key_file: no private key in the file".into())
-                    })?;
                 let provider = Arc::new(rustls::crypto::ring::default_provider());
                 let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
                     .with_safe_default_protocol_versions()
@@ -189,110 +241,174 @@ impl WebConfig {
             }
         };
         let _ = raw.http_server_config;
-        Ok(WebConfig {
+        Ok(WebConfig::new(tls, raw.basic_auth_users))
+    }
+
+    fn new(tls: Option<Arc<rustls::ServerConfig>>, users: BTreeMap<String, String>) -> WebConfig {
+        // The dummy costs what the most expensive real hash costs.
+        let cost = users
+            .values()
+            .filter_map(|h| h.get(4..6)?.parse::<u32>().ok())
+            .max()
+            .unwrap_or(bcrypt::DEFAULT_COST);
+        let dummy_hash = if users.is_empty() {
+            String::new()
+        } else {
+            bcrypt::hash("pgmig dummy password", cost.clamp(4, 31)).unwrap_or_default()
+        };
+        WebConfig {
             tls,
-            users: raw.basic_auth_users,
+            users,
+            dummy_hash,
             verified: Mutex::new(HashSet::new()),
-        })
+            slots: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_VERIFICATIONS)),
+        }
     }
 
     pub fn auth_required(&self) -> bool {
         !self.users.is_empty()
     }
 
-    /// Checks an `Authorization: Basic ...` header value.
-    pub fn check_basic(&self, header: Option<&str>) -> bool {
+    /// Checks an `Authorization: Basic ...` header value. Cached successes
+    /// answer at once; anything else waits for a verification slot and runs
+    /// bcrypt on the blocking pool.
+    pub async fn check_basic(&self, header: Option<&str>) -> AuthOutcome {
         if self.users.is_empty() {
-            return true;
+            return AuthOutcome::Allowed;
         }
-        let Some(b64) = header.and_then(|h| h.strip_prefix("Basic ")) else {
-            return false;
+        let Some((user, pass)) = header.and_then(parse_basic) else {
+            return AuthOutcome::Denied;
         };
-        let Some(decoded) = base64_decode(b64.trim()) else {
-            return false;
-        };
-        let Ok(decoded) = String::from_utf8(decoded) else {
-            return false;
-        };
-        let Some((user, pass)) = decoded.split_once(':') else {
-            return false;
-        };
-        let Some(hash) = self.users.get(user) else {
-            return false;
-        };
-        let key = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            user.hash(&mut h);
-            pass.hash(&mut h);
-            hash.hash(&mut h);
-            h.finish()
-        };
+        let key = cache_key(&user, &pass);
         if self.verified.lock().expect("auth cache").contains(&key) {
-            return true;
+            return AuthOutcome::Allowed;
         }
-        let ok = bcrypt::verify(pass, hash).unwrap_or(false);
-        if ok {
-            self.verified.lock().expect("auth cache").insert(key);
+        let permit =
+            match tokio::time::timeout(VERIFY_QUEUE_WAIT, self.slots.clone().acquire_owned()).await
+            {
+                Ok(Ok(p)) => p,
+                _ => return AuthOutcome::Busy,
+            };
+        let known = self.users.get(&user);
+        let hash = known.unwrap_or(&self.dummy_hash).clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            bcrypt::verify(pass, &hash).unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false);
+        if !(verified && known.is_some()) {
+            return AuthOutcome::Denied;
         }
-        ok
+        let mut cache = self.verified.lock().expect("auth cache");
+        if cache.len() >= MAX_CACHED_CREDENTIALS {
+            cache.clear();
+        }
+        cache.insert(key);
+        AuthOutcome::Allowed
     }
 }
 
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a' + 26) as u32,
-            b'0'..=b'9' => (c - b'0' + 52) as u32,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= val(*c)? << (18 - 6 * i);
-        }
-        let n = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        for i in 0..n {
-            out.push((acc >> (16 - 8 * i)) as u8);
-        }
+/// The user and password of a Basic credential. The scheme name is
+/// case-insensitive (RFC 9110, section 11.1).
+fn parse_basic(header: &str) -> Option<(String, String)> {
+    let (scheme, b64) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
     }
-    Some(out)
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, pass) = decoded.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+fn cache_key(user: &str, pass: &str) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    // Length-prefixed so that ("ab", "c") and ("a", "bc") differ.
+    ctx.update(&(user.len() as u64).to_be_bytes());
+    ctx.update(user.as_bytes());
+    ctx.update(pass.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// Constant-time equality of two secrets: no early return on the first
+/// difference nor on a length mismatch (the length of the expected secret
+/// is not hidden, its content is).
+pub fn secrets_equal(given: &[u8], expected: &[u8]) -> bool {
+    let len_ok = (given.len() as u64).ct_eq(&(expected.len() as u64));
+    // Compare against a same-length buffer either way, so the work done does
+    // not depend on where or whether the lengths differ.
+    let mut padded = vec![0u8; expected.len()];
+    let n = given.len().min(expected.len());
+    padded[..n].copy_from_slice(&given[..n]);
+    bool::from(len_ok & padded.as_slice().ct_eq(expected))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn decodes_base64() {
-        assert_eq!(base64_decode("YWxpY2U6c2VjcmV0").unwrap(), b"alice:secret");
-        assert_eq!(base64_decode("YQ==").unwrap(), b"a");
-        assert!(base64_decode("!!!").is_none());
+    fn config(users: &[(&str, &str)]) -> WebConfig {
+        let users = users
+            .iter()
+            .map(|(u, p)| (u.to_string(), bcrypt::hash(p, 4).unwrap()))
+            .collect();
+        WebConfig::new(None, users)
+    }
+
+    #[tokio::test]
+    async fn basic_auth_checks_bcrypt_and_rejects_the_rest() {
+        let w = config(&[("alice", "s3cret")]);
+        let ok = AuthOutcome::Allowed;
+        assert_eq!(w.check_basic(Some("Basic YWxpY2U6czNjcmV0")).await, ok); // alice:s3cret
+        assert_eq!(
+            w.check_basic(Some("Basic YWxpY2U6czNjcmV0")).await,
+            ok,
+            "cached"
+        );
+        // RFC 9110: the scheme is case-insensitive.
+        assert_eq!(w.check_basic(Some("basic YWxpY2U6czNjcmV0")).await, ok);
+        assert_eq!(w.check_basic(Some("BASIC YWxpY2U6czNjcmV0")).await, ok);
+        let denied = AuthOutcome::Denied;
+        assert_eq!(w.check_basic(Some("Basic YWxpY2U6d3Jvbmc=")).await, denied); // alice:wrong
+        assert_eq!(w.check_basic(Some("Basic Ym9iOnMzY3JldA==")).await, denied); // bob:s3cret
+        assert_eq!(w.check_basic(Some("Basic !!!")).await, denied);
+        assert_eq!(w.check_basic(Some("Bearer x")).await, denied);
+        assert_eq!(w.check_basic(None).await, denied);
     }
 
     #[test]
-    fn basic_auth_checks_bcrypt_and_rejects_the_rest() {
-        let hash = bcrypt::hash("s3cret", 4).unwrap();
-        let w = WebConfig {
-            tls: None,
-            users: [("alice".to_string(), hash)].into(),
-            verified: Mutex::new(HashSet::new()),
-        };
-        assert!(w.check_basic(Some("Basic YWxpY2U6czNjcmV0"))); // alice:s3cret
-        assert!(w.check_basic(Some("Basic YWxpY2U6czNjcmV0")), "cached");
-        assert!(!w.check_basic(Some("Basic YWxpY2U6d3Jvbmc="))); // alice:wrong
-        assert!(!w.check_basic(Some("Bearer x")));
-        assert!(!w.check_basic(None));
+    fn dummy_hash_has_the_cost_of_the_real_ones() {
+        let w = WebConfig::new(
+            None,
+            [("a".to_string(), bcrypt::hash("x", 6).unwrap())].into(),
+        );
+        assert!(w.dummy_hash.starts_with("$2b$06$"), "{}", w.dummy_hash);
+    }
+
+    #[test]
+    fn cache_keys_are_unambiguous() {
+        assert_ne!(cache_key("ab", "c"), cache_key("a", "bc"));
+        assert_eq!(cache_key("a", "b"), cache_key("a", "b"));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(secrets_equal(b"0123456789abcdef", b"0123456789abcdef"));
+        assert!(!secrets_equal(b"0123456789abcdeX", b"0123456789abcdef"));
+        assert!(!secrets_equal(b"0123456789abcdef0", b"0123456789abcdef"));
+        assert!(!secrets_equal(b"0123", b"0123456789abcdef"));
+        assert!(!secrets_equal(b"", b"0123456789abcdef"));
+    }
+
+    #[test]
+    fn deep_yaml_is_refused() {
+        let deep = format!("basic_auth_users: {}{}", "[".repeat(40), "]".repeat(40));
+        assert!(check_depth(&deep).unwrap_err().contains("nesting"));
+        assert!(check_depth("tls_server_config:\n  cert_file: a\n").is_ok());
     }
 }

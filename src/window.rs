@@ -1,36 +1,92 @@
-//! The migration window: whether a migration is under way on a target, and
-//! since when, so that rules can gate "only during a migration" alerts and
-//! compare with the baseline from before it.
+//! The migration window and the in-flight state: whether a migration is
+//! under way on a target, since when, and why, so that rules can gate "only
+//! during a migration" alerts, hold the pre-migration baseline, and keep the
+//! "did the migration leave the right state" checks quiet while it is still
+//! working.
 //!
-//! A window opens automatically while any of the configured sources is
-//! active (`ddl`: a DDL statement other than VACUUM/ANALYZE is running;
+//! A window opens automatically while any configured source is active in the
+//! latest snapshots (`ddl`: schema-changing DDL runs, see [`SCHEMA_CHANGING`];
 //! `migration_lock`: a migration tool's lock is held; `framework_dirty`: a
-//! migration is recorded as dirty or half-applied) and closes `close_after`
-//! once none is. The activity and frameworks collectors report the sources
-//! as typed observations (`Observation::WindowSources`), which the state
-//! keeps beside their snapshots; nothing here reads rendered text back. It opens explicitly through
-//! `POST /api/v1/window/open?target=NAME` (and closes through
-//! `/api/v1/window/close`), which a deploy pipeline calls with the bearer
-//! token from `window.api_token_file`; an explicit window stays open until
-//! closed, or for `max_explicit` at most.
+//! migration is recorded as dirty; `backfill`: a backfill's ratio or a job's
+//! done count moved since the last tick) and closes `close_after` once none
+//! is. An automatic window never lasts longer than `max_auto`: a source stuck
+//! on (a forgotten lock row) cannot hold the baseline for ever; the window
+//! then reopens only after every source cleared once. It opens explicitly
+//! through `POST /api/v1/window/open?target=NAME` (closed through
+//! `/api/v1/window/close`); an explicit window stays open until closed, or
+//! for `max_explicit` at most.
+//!
+//! In flight is wider and shorter than the window: every piece of evidence
+//! that a migration is working right now, each served as a `reason` of
+//! `pgmig_migration_in_flight` that stays 1 for `in_flight_hold` after its
+//! last evidence (so the end of a CONCURRENTLY build does not race the
+//! expected-object check). Reasons: `ddl` (schema-changing DDL running, or a
+//! new invalid index appeared: a build just failed), `lock` (an
+//! AccessExclusiveLock held or waited for), `migration_lock`, `explicit`,
+//! `backfill`, and `migration_running` (reserved for the migration-state
+//! collector; 0 until it exists).
 //!
 //! | metric | type | labels |
 //! |---|---|---|
 //! | `pgmig_migration_window_open` | gauge | target |
 //! | `pgmig_migration_window_start_timestamp_seconds` | gauge | target |
 //! | `pgmig_migration_window_source` | gauge | target, source |
+//! | `pgmig_migration_in_flight` | gauge | target, reason |
 //!
 //! Owns the window's logic; its config section is
 //! [`crate::config::window`]'s. Must not touch connections or HTTP.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use crate::exposition::Rendered;
 
 pub use crate::config::window::WindowConfig;
-use crate::exposition::Family;
+use crate::exposition::{label_value, Family};
 
-pub const SOURCES: &[&str] = &["ddl", "migration_lock", "framework_dirty", "explicit"];
+pub const SOURCES: &[&str] = &[
+    "ddl",
+    "migration_lock",
+    "framework_dirty",
+    "backfill",
+    "explicit",
+];
+
+/// The `reason` values of `pgmig_migration_in_flight`, always all served.
+pub const IN_FLIGHT_REASONS: &[&str] = &[
+    "ddl",
+    "lock",
+    "migration_lock",
+    "explicit",
+    "backfill",
+    "migration_running",
+];
+
+/// `pgmig_ddl_running` commands that change the schema. Maintenance (VACUUM,
+/// ANALYZE, CLUSTER, REFRESH MATERIALIZED VIEW, TRUNCATE, LOCK TABLE) and
+/// CREATE TABLE (apps create temporary tables all day) do not open a window.
+pub const SCHEMA_CHANGING: &[&str] = &[
+    "CREATE INDEX",
+    "CREATE INDEX CONCURRENTLY",
+    "DROP INDEX",
+    "DROP INDEX CONCURRENTLY",
+    "REINDEX",
+    "REINDEX CONCURRENTLY",
+    "ALTER TABLE",
+    "DROP TABLE",
+    "OTHER DDL",
+];
+
+/// What one tick's snapshots of a target show.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Observed {
+    /// Active sources and reasons that need no memory (`ddl`, `lock`, `migration_lock`, `framework_dirty`).
+    pub active: Vec<&'static str>,
+    /// Sum of backfill ratios and job done counts; None when no such series.
+    pub progress: Option<f64>,
+    /// Invalid indexes (datname/schema/index); None until the collector reported.
+    pub invalid_indexes: Option<BTreeSet<String>>,
+}
 
 /// One target's window.
 #[derive(Debug, Default, Clone)]
@@ -39,12 +95,99 @@ struct TargetWindow {
     explicit_since: Option<f64>,
     /// Last time an automatic source was seen active.
     last_auto: Option<f64>,
+    /// Set when `max_auto` closed the window; cleared once no source is active.
+    auto_exhausted: bool,
     active: Vec<&'static str>,
+    last_progress: Option<f64>,
+    known_invalid: Option<BTreeSet<String>>,
+    /// Last evidence time of each in-flight reason.
+    evidence: BTreeMap<&'static str, f64>,
 }
 
 pub struct Windows {
     cfg: WindowConfig,
     targets: Mutex<Vec<TargetWindow>>,
+}
+
+fn samples<'a>(families: &'a [&Rendered], name: &'a str) -> impl Iterator<Item = (&'a str, f64)> {
+    families
+        .iter()
+        .filter(move |f| f.name() == name)
+        .flat_map(|f| f.samples())
+}
+
+/// Reads the evidence of one target's latest snapshots.
+pub fn observe(families: &[&Rendered]) -> Observed {
+    let mut out = Observed::default();
+    let any = |name: &str, pred: &dyn Fn(&str, f64) -> bool| {
+        samples(families, name).any(|(labels, v)| pred(labels, v))
+    };
+    if any("pgmig_ddl_running", &|labels, v| {
+        let c = label_value(labels, "command").unwrap_or_default();
+        v > 0.0 && SCHEMA_CHANGING.contains(&c.as_str())
+    }) {
+        out.active.push("ddl");
+    }
+    if any("pgmig_lock_access_exclusive", &|_, v| v > 0.0) {
+        out.active.push("lock");
+    }
+    if any("pgmig_migration_lock_held", &|_, v| v > 0.0) {
+        out.active.push("migration_lock");
+    }
+    if any("pgmig_migration_dirty", &|_, v| v > 0.0) {
+        out.active.push("framework_dirty");
+    }
+    let progress: Vec<f64> = samples(families, "pgmig_app_backfill_ratio")
+        .chain(samples(families, "pgmig_app_job_items_done"))
+        .map(|(_, v)| v)
+        .filter(|v| v.is_finite())
+        .collect();
+    out.progress = (!progress.is_empty()).then(|| progress.iter().sum());
+    if families
+        .iter()
+        .any(|f| f.name() == "pgmig_index_invalid" || f.name() == "pgmig_index_valid")
+    {
+        let key = |l: &str, k: &str| label_value(l, k).unwrap_or_default();
+        out.invalid_indexes = Some(
+            samples(families, "pgmig_index_invalid")
+                .filter(|(_, v)| *v > 0.0)
+                .map(|(l, _)| {
+                    format!(
+                        "{}/{}/{}",
+                        key(l, "datname"),
+                        key(l, "schema"),
+                        key(l, "index")
+                    )
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// The sources active this tick, counting the evidence that needs memory
+/// (progress moved, a new invalid index) against the previous tick.
+fn sources_now(w: &mut TargetWindow, seen: Observed) -> Vec<&'static str> {
+    let mut active = seen.active;
+    if let (Some(now), Some(before)) = (seen.progress, w.last_progress) {
+        if (now - before).abs() > f64::EPSILON {
+            active.push("backfill");
+        }
+    }
+    if seen.progress.is_some() {
+        w.last_progress = seen.progress;
+    }
+    if let Some(now) = seen.invalid_indexes {
+        let new = w
+            .known_invalid
+            .as_ref()
+            .is_some_and(|known| now.iter().any(|i| !known.contains(i)));
+        if new && !active.contains(&"ddl") {
+            active.push("ddl");
+        }
+        w.known_invalid = Some(now);
+    }
+    active
 }
 
 impl Windows {
@@ -59,25 +202,45 @@ impl Windows {
         self.cfg.api_token_file.is_some()
     }
 
-    /// Advances a target's window with the sources active now.
-    pub fn update(&self, ti: usize, active: Vec<&'static str>, now: f64) {
+    /// Advances a target's window and in-flight evidence with what it shows now.
+    pub fn update(&self, ti: usize, seen: Observed, now: f64) {
         let mut all = self.targets.lock().expect("windows");
         let w = &mut all[ti];
+        let active = sources_now(w, seen);
+        for r in &active {
+            if IN_FLIGHT_REASONS.contains(r) {
+                w.evidence.insert(r, now);
+            }
+        }
         let auto: Vec<&'static str> = active
             .into_iter()
-            .filter(|s| self.cfg.auto.iter().any(|a| a == s))
+            .filter(|s| {
+                crate::config::window::AUTO_SOURCES.contains(s)
+                    && self.cfg.auto.iter().any(|a| a == s)
+            })
             .collect();
-        if !auto.is_empty() {
+        if auto.is_empty() {
+            w.auto_exhausted = false;
+        } else if !w.auto_exhausted {
             w.last_auto = Some(now);
         }
         if let Some(since) = w.explicit_since {
+            w.evidence.insert("explicit", now);
             if now - since > self.cfg.max_explicit.0.as_secs_f64() {
                 w.explicit_since = None;
             }
         }
-        let auto_open = w
+        let mut auto_open = w
             .last_auto
             .is_some_and(|t| now - t <= self.cfg.close_after.0.as_secs_f64());
+        if auto_open
+            && w.explicit_since.is_none()
+            && w.open_since
+                .is_some_and(|s| now - s > self.cfg.max_auto.0.as_secs_f64())
+        {
+            auto_open = false;
+            w.auto_exhausted = true;
+        }
         let open = auto_open || w.explicit_since.is_some();
         match (open, w.open_since) {
             (true, None) => w.open_since = Some(now),
@@ -91,6 +254,8 @@ impl Windows {
         if w.explicit_since.is_some() {
             w.active.push("explicit");
         }
+        let hold = self.cfg.in_flight_hold.0.as_secs_f64();
+        w.evidence.retain(|_, t| now - *t <= hold);
     }
 
     pub fn open_explicit(&self, ti: usize, now: f64) {
@@ -98,6 +263,7 @@ impl Windows {
         let w = &mut all[ti];
         w.explicit_since.get_or_insert(now);
         w.open_since.get_or_insert(now);
+        w.evidence.insert("explicit", now);
     }
 
     pub fn close_explicit(&self, ti: usize) {
@@ -113,7 +279,7 @@ impl Windows {
         let base = [("target", target)];
         let mut open = Family::gauge(
             "pgmig_migration_window_open",
-            "1 while a migration window is open on the target (opened automatically by DDL, a migration lock or a dirty migration, or explicitly through the API).",
+            "1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration or backfill progress, or explicitly through the API).",
             &base,
         );
         open.add(&[], if w.open_since.is_some() { 1.0 } else { 0.0 });
@@ -125,7 +291,7 @@ impl Windows {
         start.add(&[], w.open_since.unwrap_or(0.0));
         let mut src = Family::gauge(
             "pgmig_migration_window_source",
-            "1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, explicit), else 0.",
+            "1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, explicit), else 0.",
             &base,
         );
         for s in SOURCES {
@@ -134,7 +300,16 @@ impl Windows {
                 if w.active.contains(s) { 1.0 } else { 0.0 },
             );
         }
-        vec![open.finish(), start.finish(), src.finish()]
+        let mut flight = Family::gauge(
+            "pgmig_migration_in_flight",
+            "1 for each kind of evidence that a migration is working on the target now or was within window.in_flight_hold (ddl, lock, migration_lock, explicit, backfill, migration_running), else 0.",
+            &base,
+        );
+        for r in IN_FLIGHT_REASONS {
+            let on = w.evidence.contains_key(r);
+            flight.add(&[("reason", r)], if on { 1.0 } else { 0.0 });
+        }
+        vec![open.finish(), start.finish(), src.finish(), flight.finish()]
     }
 }
 
@@ -143,6 +318,101 @@ mod tests {
     use super::*;
     use crate::duration::PromDuration;
     use std::time::Duration;
+
+    fn seen(active: &[&'static str]) -> Observed {
+        Observed {
+            active: active.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn in_flight(w: &Windows, ti: usize) -> Vec<&'static str> {
+        w.targets.lock().unwrap()[ti]
+            .evidence
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    #[test]
+    fn in_flight_holds_each_reason_after_its_last_evidence() {
+        let w = Windows::new(cfg(), 1);
+        w.update(0, seen(&["lock"]), 100.0);
+        assert_eq!(in_flight(&w, 0), vec!["lock"]);
+        assert!(
+            w.targets.lock().unwrap()[0].open_since.is_none(),
+            "a lock alone is in flight but opens no window"
+        );
+        w.update(0, seen(&[]), 150.0);
+        assert_eq!(in_flight(&w, 0), vec!["lock"], "within the 60 s hold");
+        w.update(0, seen(&[]), 161.0);
+        assert!(in_flight(&w, 0).is_empty(), "hold over");
+    }
+
+    #[test]
+    fn backfill_progress_and_a_new_invalid_index_are_evidence() {
+        let w = Windows::new(cfg(), 1);
+        let prog = |p: f64| Observed {
+            progress: Some(p),
+            ..Default::default()
+        };
+        w.update(0, prog(0.1), 10.0);
+        assert!(
+            in_flight(&w, 0).is_empty(),
+            "no earlier value to compare with"
+        );
+        w.update(0, prog(0.1), 11.0);
+        assert!(in_flight(&w, 0).is_empty(), "no progress");
+        w.update(0, prog(0.2), 12.0);
+        assert_eq!(in_flight(&w, 0), vec!["backfill"]);
+        assert_eq!(w.targets.lock().unwrap()[0].open_since, Some(12.0));
+
+        let w = Windows::new(cfg(), 1);
+        let inv = |names: &[&str]| Observed {
+            invalid_indexes: Some(names.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        w.update(0, inv(&["db/public/old"]), 10.0);
+        assert!(
+            in_flight(&w, 0).is_empty(),
+            "invalid before the exporter saw anything"
+        );
+        w.update(0, inv(&["db/public/old"]), 11.0);
+        assert!(in_flight(&w, 0).is_empty());
+        w.update(0, inv(&["db/public/old", "db/public/new"]), 12.0);
+        assert_eq!(in_flight(&w, 0), vec!["ddl"], "a build just failed");
+    }
+
+    #[test]
+    fn an_automatic_window_is_bounded_by_max_auto() {
+        let w = Windows::new(
+            WindowConfig {
+                max_auto: PromDuration(Duration::from_secs(100)),
+                ..cfg()
+            },
+            1,
+        );
+        w.update(0, seen(&["migration_lock"]), 0.0);
+        w.update(0, seen(&["migration_lock"]), 100.0);
+        assert_eq!(w.targets.lock().unwrap()[0].open_since, Some(0.0));
+        w.update(0, seen(&["migration_lock"]), 101.0);
+        assert!(
+            w.targets.lock().unwrap()[0].open_since.is_none(),
+            "stuck source"
+        );
+        w.update(0, seen(&["migration_lock"]), 500.0);
+        assert!(
+            w.targets.lock().unwrap()[0].open_since.is_none(),
+            "stays closed"
+        );
+        w.update(0, seen(&[]), 501.0);
+        w.update(0, seen(&["ddl"]), 502.0);
+        assert_eq!(
+            w.targets.lock().unwrap()[0].open_since,
+            Some(502.0),
+            "reopens"
+        );
+    }
 
     fn cfg() -> WindowConfig {
         WindowConfig {
@@ -154,17 +424,17 @@ mod tests {
     #[test]
     fn opens_on_ddl_and_closes_after_the_grace_period() {
         let w = Windows::new(cfg(), 1);
-        w.update(0, vec![], 100.0);
+        w.update(0, seen(&[]), 100.0);
         assert!(w.targets.lock().unwrap()[0].open_since.is_none());
-        w.update(0, vec!["ddl"], 110.0);
+        w.update(0, seen(&["ddl"]), 110.0);
         assert_eq!(w.targets.lock().unwrap()[0].open_since, Some(110.0));
-        w.update(0, vec![], 169.0);
+        w.update(0, seen(&[]), 169.0);
         assert_eq!(
             w.targets.lock().unwrap()[0].open_since,
             Some(110.0),
             "still within close_after"
         );
-        w.update(0, vec![], 171.0);
+        w.update(0, seen(&[]), 171.0);
         assert!(w.targets.lock().unwrap()[0].open_since.is_none());
     }
 
@@ -177,16 +447,16 @@ mod tests {
             },
             2,
         );
-        w.update(1, vec!["ddl"], 10.0);
+        w.update(1, seen(&["ddl"]), 10.0);
         assert!(
             w.targets.lock().unwrap()[1].open_since.is_none(),
             "ddl is not a source here"
         );
         w.open_explicit(1, 20.0);
-        w.update(1, vec![], 5000.0);
+        w.update(1, seen(&[]), 5000.0);
         assert_eq!(w.targets.lock().unwrap()[1].open_since, Some(20.0));
         w.close_explicit(1);
-        w.update(1, vec![], 5001.0);
+        w.update(1, seen(&[]), 5001.0);
         assert!(w.targets.lock().unwrap()[1].open_since.is_none());
     }
 }

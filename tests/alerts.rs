@@ -29,8 +29,10 @@ const RULE_FILES: [&str; 3] = [
 ];
 
 const SEVERITIES: [&str; 3] = ["critical", "warning", "info"];
-const DECISIONS: [&str; 4] = [
+const DECISIONS: [&str; 6] = [
     "rollback_now",
+    "cancel_ddl",
+    "investigate",
     "rollback_if_persists",
     "schedule_rollback",
     "watch",
@@ -352,10 +354,17 @@ fn alerts_follow_the_conventions() {
         if !r.name.starts_with("PgMig") || !is_camel_case(&r.name) {
             problems.push(format!("{}: not CamelCase with the PgMig prefix", r.name));
         }
-        let keys: BTreeSet<&str> = r.labels.keys().map(String::as_str).collect();
+        // `preexisting: "true"` marks state older than the migration period
+        // (never inhibits, see alerts/alertmanager.yml).
+        let keys: BTreeSet<&str> = r
+            .labels
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !(*k == "preexisting" && r.labels[*k] == "true"))
+            .collect();
         if keys != BTreeSet::from(["decision", "severity"]) {
             problems.push(format!(
-                "{}: labels must be exactly severity and decision, not {keys:?}",
+                "{}: labels must be severity, decision (and preexisting=\"true\"), not {keys:?}",
                 r.name
             ));
         }
@@ -388,7 +397,7 @@ fn alerts_follow_the_conventions() {
             problems.push(format!("{}: the description must give the value", r.name));
         }
         if r.labels.get("decision").map(String::as_str) == Some("rollback_now")
-            && !["0s", "1m"].contains(&r.for_.as_str())
+            && !["0s", "30s", "1m", "2m"].contains(&r.for_.as_str())
         {
             problems.push(format!(
                 "{}: rollback_now needs no or a short `for`, not {}",

@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "base",
         &[
             "duration",
+            "limits",
             "yamlpos",
             "conninfo",
             "exposition",

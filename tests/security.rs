@@ -313,3 +313,223 @@ async fn sslmode_verify_full_against_a_server_signed_by_a_test_ca() {
         |m| (m.get("pgmig_up", &[("target", "tls")]) == Some(1.0)).then_some(()),
     );
 }
+
+/// A client certificate for `user`, signed by the CA in `dir`.
+fn make_client_cert(dir: &Path, user: &str) {
+    std::fs::write(dir.join("client-ext.cnf"), "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "client.key",
+            "-out",
+            "client.csr",
+            "-subj",
+            &format!("/CN={user}"),
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "client.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "client.crt",
+            "-days",
+            "2",
+            "-extfile",
+            "client-ext.cnf",
+        ],
+    );
+}
+
+fn wait_up_or_error(e: &Exporter) -> f64 {
+    e.wait_for("connected or refused", Duration::from_secs(30), |m| {
+        let up = m.get("pgmig_up", &[("target", "tls")]);
+        let errs = m
+            .get("pgmig_connect_errors_total", &[("target", "tls")])
+            .unwrap_or(0.0);
+        match up {
+            Some(1.0) => Some(1.0),
+            Some(_) if errs >= 1.0 => Some(0.0),
+            _ => None,
+        }
+    })
+}
+
+/// Issue 18: client certificates, channel_binding and verify-ca's root
+/// certificate follow libpq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_channel_binding_and_default_root_cert_as_libpq() {
+    let dir = tmpdir("libpq");
+    make_certs(&dir, "pgmig-libpq-ca");
+    make_client_cert(&dir, "certuser");
+    let _ = Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(dir.join("server.key"))
+        .arg(dir.join("server.crt"))
+        .status();
+    let _ = Command::new("chmod")
+        .args(["600"])
+        .arg(dir.join("server.key"))
+        .status();
+    let _ = Command::new("chmod").args(["755"]).arg(&dir).status();
+    let _ = Command::new("chmod")
+        .args(["644"])
+        .arg(dir.join("ca.crt"))
+        .status();
+    let pg = PgCluster::init(&[
+        "ssl=on",
+        &format!("ssl_cert_file={}", dir.join("server.crt").display()),
+        &format!("ssl_key_file={}", dir.join("server.key").display()),
+        &format!("ssl_ca_file={}", dir.join("ca.crt").display()),
+        "password_encryption=scram-sha-256",
+    ]);
+    std::fs::write(
+        pg.dir.join("data/pg_hba.conf"),
+        "local all all trust\n\
+         hostssl all certuser 127.0.0.1/32 cert\n\
+         host all scramuser 127.0.0.1/32 scram-sha-256\n\
+         host all all 127.0.0.1/32 trust\n",
+    )
+    .unwrap();
+    pg.start();
+    let admin = pg.connect("postgres").await;
+    admin
+        .batch_execute(
+            "CREATE ROLE certuser LOGIN; GRANT pg_monitor TO certuser; \
+             CREATE ROLE scramuser LOGIN PASSWORD 'scram-pw'; GRANT pg_monitor TO scramuser",
+        )
+        .await
+        .unwrap();
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.to_str().unwrap();
+    let start = |dsn: &str| {
+        Exporter::start(
+            &[],
+            &[
+                ("PGMIG_DATABASE_URL", dsn),
+                ("PGMIG_TARGET_NAME", "tls"),
+                ("HOME", home_s),
+            ],
+        )
+    };
+    let p = pg.port;
+    let d = |f: &str| dir.join(f).display().to_string();
+
+    // A client certificate authenticates certuser; without it, refused.
+    let with_cert = format!(
+        "host=localhost port={p} user=certuser dbname=postgres sslmode=verify-full sslrootcert={} sslcert={} sslkey={}",
+        d("ca.crt"), d("client.crt"), d("client.key")
+    );
+    assert_eq!(
+        wait_up_or_error(&start(&with_cert)),
+        1.0,
+        "client certificate"
+    );
+    let without = format!(
+        "host=localhost port={p} user=certuser dbname=postgres sslmode=verify-full sslrootcert={}",
+        d("ca.crt")
+    );
+    assert_eq!(
+        wait_up_or_error(&start(&without)),
+        0.0,
+        "no client certificate"
+    );
+
+    // channel_binding=require: SCRAM over TLS binds; trust cannot, so it is refused.
+    let scram = format!(
+        "host=localhost port={p} user=scramuser password=scram-pw dbname=postgres sslmode=require channel_binding=require"
+    );
+    assert_eq!(wait_up_or_error(&start(&scram)), 1.0, "scram-sha-256-plus");
+    let trust = format!("host=localhost port={p} user=postgres dbname=postgres sslmode=require channel_binding=require");
+    let e = start(&trust);
+    assert_eq!(
+        wait_up_or_error(&e),
+        0.0,
+        "channel binding cannot be honoured with trust"
+    );
+    assert!(e.log_text().contains("channel binding"), "{}", e.log_text());
+
+    // verify-ca without sslrootcert: ~/.postgresql/root.crt, or an error naming it.
+    let verify_ca =
+        format!("host=127.0.0.1 port={p} user=postgres dbname=postgres sslmode=verify-ca");
+    let e = start(&verify_ca);
+    assert_eq!(wait_up_or_error(&e), 0.0);
+    assert!(
+        e.log_text().contains("root certificate file"),
+        "{}",
+        e.log_text()
+    );
+    std::fs::create_dir_all(home.join(".postgresql")).unwrap();
+    std::fs::copy(dir.join("ca.crt"), home.join(".postgresql/root.crt")).unwrap();
+    assert_eq!(
+        wait_up_or_error(&start(&verify_ca)),
+        1.0,
+        "~/.postgresql/root.crt"
+    );
+
+    // No password in the string: ~/.pgpass supplies it, as libpq does.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let pgpass = home.join(".pgpass");
+        std::fs::write(
+            &pgpass,
+            format!("localhost:{p}:postgres:scramuser:scram-pw\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let no_pw =
+            format!("host=localhost port={p} user=scramuser dbname=postgres sslmode=require");
+        assert_eq!(wait_up_or_error(&start(&no_pw)), 1.0, "~/.pgpass");
+        std::fs::remove_file(&pgpass).unwrap();
+        assert_eq!(wait_up_or_error(&start(&no_pw)), 0.0, "no password at all");
+    }
+
+    // hostaddr: connect to the address, verify the certificate against host.
+    let via_addr = |host: &str| {
+        format!(
+            "host={host} hostaddr=127.0.0.1 port={p} user=postgres dbname=postgres sslmode=verify-full sslrootcert={}",
+            d("ca.crt")
+        )
+    };
+    assert_eq!(
+        wait_up_or_error(&start(&via_addr("localhost"))),
+        1.0,
+        "hostaddr"
+    );
+    assert_eq!(
+        wait_up_or_error(&start(&via_addr("not-the-name.invalid"))),
+        0.0,
+        "the certificate is checked against host, not hostaddr"
+    );
+
+    // libpq's default client certificate: ~/.postgresql/postgresql.crt and .key.
+    std::fs::copy(
+        dir.join("client.crt"),
+        home.join(".postgresql/postgresql.crt"),
+    )
+    .unwrap();
+    std::fs::copy(
+        dir.join("client.key"),
+        home.join(".postgresql/postgresql.key"),
+    )
+    .unwrap();
+    assert_eq!(
+        wait_up_or_error(&start(&without)),
+        1.0,
+        "~/.postgresql/postgresql.crt"
+    );
+}

@@ -25,9 +25,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{
-    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
-};
+use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
 
 pub const NAME: &str = "activity";
 
@@ -365,14 +363,6 @@ impl Activity {
             f.add(&labels, d.seconds.max(0.0));
         }
         out.push(f);
-        let ddl = running
-            .iter()
-            .any(|(c, n)| *n > 0.0 && *c != "VACUUM" && *c != "ANALYZE");
-        ctx.observe(Observation::WindowSources(if ddl {
-            vec![crate::config::window::DDL]
-        } else {
-            Vec::new()
-        }));
         let mut f = ctx.gauge(
             "pgmig_ddl_running",
             "Running DDL statements by command, from pg_stat_activity.",

@@ -40,9 +40,7 @@ use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::error::SqlState;
 
-use super::{
-    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
-};
+use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
 use crate::config::CustomFrameworkTable;
 
 pub const NAME: &str = "frameworks";
@@ -842,21 +840,6 @@ async fn lock_state(
     Ok((locked, datname, held))
 }
 
-/// The migration-window sources the tables show: a tool's lock held, a
-/// migration dirty or half-applied.
-fn window_sources(results: &[(Detected, Option<TableState>)]) -> Vec<&'static str> {
-    let any =
-        |f: &dyn Fn(&TableState) -> bool| results.iter().any(|(_, s)| s.as_ref().is_some_and(f));
-    let mut out = Vec::new();
-    if any(&|s| s.lock_held == Some(true)) {
-        out.push(crate::config::window::MIGRATION_LOCK);
-    }
-    if any(&|s| s.dirty == Some(true)) {
-        out.push(crate::config::window::FRAMEWORK_DIRTY);
-    }
-    out
-}
-
 fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
     let mut info = ctx.db_gauge(
         "pgmig_migration_framework_info",
@@ -921,7 +904,6 @@ fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
             lock.add(&labels, flag(b));
         }
     }
-    ctx.observe(Observation::WindowSources(window_sources(results)));
     let mut out = Output::default();
     for f in [
         info,

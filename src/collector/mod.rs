@@ -72,10 +72,6 @@ pub enum Observation {
     LockWaitsEnded(Vec<f64>),
     /// The probe's round trip, in seconds.
     ProbeRoundTrip(f64),
-    /// The automatic migration-window sources this run shows active
-    /// (`config::window::AUTO_SOURCES`); reported on every successful run
-    /// of a collector that feeds the window, empty or not.
-    WindowSources(Vec<&'static str>),
     /// A value of an app collector's metric that was refused or coerced.
     AppValueProblem {
         collector: String,
