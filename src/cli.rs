@@ -98,6 +98,7 @@ impl Flags {
 }
 
 /// What `--check-config` prints: the effective settings, passwords redacted.
+#[allow(clippy::too_many_lines)] // a flat listing of every resolved setting for --check-config
 pub fn describe(s: &Settings) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "config OK");

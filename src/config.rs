@@ -4,6 +4,12 @@
 //! Precedence, highest first: flags, environment, config file, defaults.
 //! Every problem is reported with where it came from: the file, line and key
 //! for the config file, the variable's name for the environment.
+//!
+//! Everything is parsed and checked here, once, into types the rest takes
+//! as given. Must not touch connections, state or HTTP.
+
+pub mod serverlog;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +18,7 @@ use serde::Deserialize;
 
 use crate::conninfo::{ConnInfo, ConnInfoError};
 use crate::duration::PromDuration;
+use crate::yamlpos::locate_line;
 
 /// The default listen address. Port 9786 is not used by postgres_exporter
 /// (9187), pg_exporter (9630), sql_exporter (9399) or query-exporter (9560).
@@ -51,9 +58,38 @@ impl LogFormat {
     }
 }
 
-fn check_log_level(s: &str) -> Result<String, String> {
+/// How much the exporter logs (`log.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn check_log_level(s: &str) -> Result<LogLevel, String> {
     match s {
-        "debug" | "info" | "warn" | "error" => Ok(s.to_string()),
+        "debug" => Ok(LogLevel::Debug),
+        "info" => Ok(LogLevel::Info),
+        "warn" => Ok(LogLevel::Warn),
+        "error" => Ok(LogLevel::Error),
         o => Err(format!("{o:?} is not one of debug, info, warn, error")),
     }
 }
@@ -228,15 +264,27 @@ pub struct TargetSettings {
     pub exclude_databases: Vec<String>,
 }
 
+impl TargetSettings {
+    /// The database the target's connection string names.
+    pub fn main_database(&self) -> String {
+        self.conninfo
+            .dbname
+            .clone()
+            .unwrap_or_else(|| "postgres".into())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen_address: String,
     pub telemetry_path: String,
     /// TLS and basic auth for HTTP (exporter-toolkit format).
     pub web_config_file: Option<PathBuf>,
+    /// The web config file, loaded and checked once.
+    pub web: Option<std::sync::Arc<crate::webconfig::WebConfig>>,
     /// Concurrent HTTP connections served; the excess is refused.
     pub web_max_connections: usize,
-    pub log_level: String,
+    pub log_level: LogLevel,
     pub log_format: LogFormat,
     pub config_file: Option<PathBuf>,
     pub session: SessionSettings,
@@ -247,11 +295,13 @@ pub struct Settings {
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
     pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
-    pub window: crate::window::WindowConfig,
+    pub window: window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
     /// Following PostgreSQL's log files for errors by SQLSTATE (off unless `server_log.follow` lists a log).
-    pub server_log: crate::serverlog::ServerLogConfig,
+    pub server_log: serverlog::ServerLogConfig,
+    /// The followed logs, resolved against the targets once: (target index, its entry).
+    pub server_log_follows: Vec<(usize, serverlog::FollowConfig)>,
 }
 
 /// The flags that can override the other sources (see `cli.rs`).
@@ -326,9 +376,9 @@ struct FileConfig {
     #[serde(default)]
     expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
     #[serde(default)]
-    window: crate::window::WindowConfig,
+    window: window::WindowConfig,
     #[serde(default)]
-    server_log: crate::serverlog::ServerLogConfig,
+    server_log: serverlog::ServerLogConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -653,72 +703,6 @@ fn read_config_text(p: &std::path::Path, name: &str) -> Result<String, ConfigErr
     })
 }
 
-/// Finds the line (1-based) of a key path such as `app_collectors[0].interval`
-/// in block-style YAML. serde_yaml knows only the enclosing mapping's line
-/// when the error comes from a value's own checks; this finds the key's.
-pub fn locate_line(text: &str, path: &str) -> Option<usize> {
-    let mut segs: Vec<Result<usize, &str>> = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            segs.push(Err(key));
-        }
-        while let Some(end) = rest.find(']') {
-            segs.push(Ok(rest[1..end].parse().ok()?));
-            rest = &rest[end + 1..];
-        }
-    }
-    let lines: Vec<&str> = text.lines().collect();
-    // (line index, indent of the current node's content; -1 for the document)
-    let (mut at, mut parent_indent) = (0usize, -1i64);
-    let mut found = None;
-    for seg in segs {
-        let mut hit = None;
-        let mut count = 0;
-        for (i, raw) in lines.iter().enumerate().skip(at) {
-            let trimmed = raw.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let indent = (raw.len() - trimmed.len()) as i64;
-            if i > at && indent <= parent_indent {
-                break;
-            }
-            match seg {
-                Err(key) => {
-                    // A key on its own line, or the first key of a "- " item.
-                    let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-                    let key_indent = indent + (trimmed.len() - body.len()) as i64;
-                    if key_indent > parent_indent
-                        && (body.starts_with(&format!("{key}:"))
-                            || body.starts_with(&format!("\"{key}\":")))
-                    {
-                        hit = Some((i, key_indent));
-                        break;
-                    }
-                }
-                Ok(n) => {
-                    if trimmed.starts_with("- ") || trimmed == "-" {
-                        if count == n {
-                            hit = Some((i, indent));
-                            break;
-                        }
-                        count += 1;
-                    }
-                }
-            }
-        }
-        let (i, ind) = hit?;
-        found = Some(i + 1);
-        at = i;
-        parent_indent = ind;
-    }
-    found
-}
-
 /// File, line and the full key path (serde_path_to_error knows the key even
 /// where serde_yaml only knows the enclosing mapping).
 fn yaml_error(
@@ -829,169 +813,17 @@ impl Settings {
             None => (FileConfig::default(), "<no config file>".to_string()),
         };
 
-        let log_level = match (&flags.log_level, &env.log_level, &file_cfg.log.level) {
-            (Some(v), _, _) => check_log_level(v).map_err(|m| flag_err("log.level", m))?,
-            (None, Some(v), _) => check_log_level(v).map_err(|m| env_err("PGMIG_LOG_LEVEL", m))?,
-            (None, None, Some(v)) => {
-                check_log_level(v).map_err(|m| file_err(&file_name, "log.level", m))?
-            }
-            _ => "info".to_string(),
-        };
-        let log_format = match (&flags.log_format, &env.log_format, &file_cfg.log.format) {
-            (Some(v), _, _) => LogFormat::parse(v).map_err(|m| flag_err("log.format", m))?,
-            (None, Some(v), _) => {
-                LogFormat::parse(v).map_err(|m| env_err("PGMIG_LOG_FORMAT", m))?
-            }
-            (None, None, Some(v)) => {
-                LogFormat::parse(v).map_err(|m| file_err(&file_name, "log.format", m))?
-            }
-            _ => LogFormat::Logfmt,
-        };
-        let listen_address = flags
-            .listen_address
-            .clone()
-            .or(env.web_listen_address.clone())
-            .or(file_cfg.web.listen_address.clone())
-            .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_string());
-        let telemetry_path = flags
-            .telemetry_path
-            .clone()
-            .or(env.web_telemetry_path.clone())
-            .or(file_cfg.web.telemetry_path.clone())
-            .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_string());
-        let web_config_file = flags
-            .web_config_file
-            .clone()
-            .or(env.web_config_file.clone())
-            .or(file_cfg.web.config_file.clone());
-        if let Some(p) = &web_config_file {
-            crate::webconfig::WebConfig::load(p)
-                .map_err(|e| flag_err("web.config.file", e.to_string()))?;
-        }
-        if !telemetry_path.starts_with('/') || telemetry_path == "/" {
-            return Err(flag_err(
-                "web.telemetry-path",
-                format!("{telemetry_path:?} must start with / and not be / itself"),
-            ));
-        }
+        let (log_level, log_format) = log_settings(flags, &env, &file_cfg, &file_name)?;
+        let (listen_address, telemetry_path, web_config_file, web) =
+            web_settings(flags, &env, &file_cfg)?;
 
-        let d = SessionSettings::default();
-        let fs = &file_cfg.session;
-        let session = SessionSettings {
-            application_name: fs.application_name.clone().unwrap_or(d.application_name),
-            statement_timeout: fs
-                .statement_timeout
-                .map(|x| x.0)
-                .unwrap_or(d.statement_timeout),
-            lock_timeout: fs.lock_timeout.map(|x| x.0).unwrap_or(d.lock_timeout),
-            idle_in_transaction_session_timeout: fs
-                .idle_in_transaction_session_timeout
-                .map(|x| x.0)
-                .unwrap_or(d.idle_in_transaction_session_timeout),
-            connect_timeout: fs.connect_timeout.map(|x| x.0).unwrap_or(d.connect_timeout),
-        };
-        if session.application_name.is_empty() {
-            return Err(file_err(
-                &file_name,
-                "session.application_name",
-                "must not be empty: it is how the exporter recognises and excludes its own sessions".into(),
-            ));
-        }
+        let session = session_settings(&file_cfg, &file_name)?;
 
         let collectors = file_cfg.collectors.resolve(&file_name)?;
 
-        let mut targets = Vec::new();
-        for (i, t) in file_cfg.targets.0.iter().enumerate() {
-            let key = format!("targets[{i}]");
-            let mut ci = match &t.source {
-                DsnSource::Inline(s) => ConnInfo::parse(s)
-                    .map_err(|e| file_err(&file_name, &format!("{key}.dsn"), e.to_string()))?,
-                DsnSource::File(p) => read_dsn_file(p)
-                    .map_err(|m| file_err(&file_name, &format!("{key}.dsn_file"), m))?,
-                DsnSource::Environment => ConnInfo::default(),
-            };
-            ci.fill_from_env(&lookup)
-                .map_err(|e| file_err(&file_name, &key, e.to_string()))?;
-            let name = t.name.clone().unwrap_or_else(|| ci.default_name());
-            targets.push(TargetSettings {
-                name,
-                conninfo: ci,
-                databases: t.databases.clone(),
-                discover_databases: t.discover_databases,
-                exclude_databases: t.exclude_databases.clone(),
-            });
-        }
-        let env_dsn = match (&env.database_url, &env.database_url_file) {
-            (Some(_), Some(_)) => {
-                return Err(env_err(
-                    "PGMIG_DATABASE_URL_FILE",
-                    "set only one of PGMIG_DATABASE_URL and PGMIG_DATABASE_URL_FILE".into(),
-                ))
-            }
-            (Some(s), None) => {
-                Some(ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?)
-            }
-            (None, Some(p)) => {
-                Some(read_dsn_file(p).map_err(|m| env_err("PGMIG_DATABASE_URL_FILE", m))?)
-            }
-            (None, None) => None,
-        };
-        if env_dsn.is_some() || targets.is_empty() {
-            let mut ci = env_dsn.unwrap_or_default();
-            ci.fill_from_env(&lookup)
-                .map_err(|e| env_err("PG*", e.to_string()))?;
-            let name = env.target_name.clone().unwrap_or_else(|| ci.default_name());
-            targets.push(TargetSettings {
-                name,
-                conninfo: ci,
-                databases: Vec::new(),
-                discover_databases: false,
-                exclude_databases: Vec::new(),
-            });
-        }
-        for (i, c) in file_cfg.app_collectors.0.iter().enumerate() {
-            for t in &c.targets {
-                if !targets.iter().any(|x| &x.name == t) {
-                    return Err(file_err(
-                        &file_name,
-                        &format!("app_collectors[{i}].targets"),
-                        format!("app collector {}: no target is named {t:?}", c.name),
-                    ));
-                }
-            }
-        }
-        for (i, o) in file_cfg.expected_objects.iter().enumerate() {
-            if let Some(t) = &o.target {
-                if !targets.iter().any(|x| &x.name == t) {
-                    return Err(file_err(
-                        &file_name,
-                        &format!("expected_objects[{i}].target"),
-                        format!("no target is named {t:?}"),
-                    ));
-                }
-            }
-        }
-        file_cfg
-            .window
-            .validate()
-            .map_err(|m| file_err(&file_name, "window", m))?;
-        let window_token = match &file_cfg.window.api_token_file {
-            Some(p) => {
-                let t = crate::limits::read_bounded(p, crate::limits::MAX_SECRET_FILE_BYTES)
-                    .map_err(|e| file_err(&file_name, "window.api_token_file", e.to_string()))?
-                    .trim()
-                    .to_string();
-                if t.len() < 16 {
-                    return Err(file_err(
-                        &file_name,
-                        "window.api_token_file",
-                        "the token must be at least 16 characters".into(),
-                    ));
-                }
-                Some(t)
-            }
-            None => None,
-        };
+        let targets = target_settings(&env, &file_cfg, &file_name, &lookup)?;
+        check_target_references(&file_cfg, &file_name, &targets)?;
+        let window_token = window_token(&file_cfg, &file_name)?;
         let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
         file_cfg
             .server_log
@@ -1011,6 +843,7 @@ impl Settings {
             listen_address,
             telemetry_path,
             web_config_file,
+            web,
             web_max_connections: flags
                 .web_max_connections
                 .unwrap_or(DEFAULT_WEB_MAX_CONNECTIONS),
@@ -1026,9 +859,236 @@ impl Settings {
             expected_error_codes: file_cfg.expected_error_codes.clone(),
             window: file_cfg.window.clone(),
             window_token,
+            server_log_follows: file_cfg
+                .server_log
+                .resolve(&target_names)
+                .into_iter()
+                .map(|(ti, f)| (ti, f.clone()))
+                .collect(),
             server_log: file_cfg.server_log.clone(),
         })
     }
+}
+
+/// `log.level` and `log.format`: flag, then environment, then file.
+fn log_settings(
+    flags: &FlagValues,
+    env: &EnvValues,
+    file_cfg: &FileConfig,
+    file_name: &str,
+) -> Result<(LogLevel, LogFormat), ConfigError> {
+    let log_level = match (&flags.log_level, &env.log_level, &file_cfg.log.level) {
+        (Some(v), _, _) => check_log_level(v).map_err(|m| flag_err("log.level", m))?,
+        (None, Some(v), _) => check_log_level(v).map_err(|m| env_err("PGMIG_LOG_LEVEL", m))?,
+        (None, None, Some(v)) => {
+            check_log_level(v).map_err(|m| file_err(file_name, "log.level", m))?
+        }
+        _ => LogLevel::Info,
+    };
+    let log_format = match (&flags.log_format, &env.log_format, &file_cfg.log.format) {
+        (Some(v), _, _) => LogFormat::parse(v).map_err(|m| flag_err("log.format", m))?,
+        (None, Some(v), _) => LogFormat::parse(v).map_err(|m| env_err("PGMIG_LOG_FORMAT", m))?,
+        (None, None, Some(v)) => {
+            LogFormat::parse(v).map_err(|m| file_err(file_name, "log.format", m))?
+        }
+        _ => LogFormat::Logfmt,
+    };
+    Ok((log_level, log_format))
+}
+
+/// Listen address, telemetry path and the web config file, loaded once.
+type WebSettings = (
+    String,
+    String,
+    Option<PathBuf>,
+    Option<std::sync::Arc<crate::webconfig::WebConfig>>,
+);
+
+fn web_settings(
+    flags: &FlagValues,
+    env: &EnvValues,
+    file_cfg: &FileConfig,
+) -> Result<WebSettings, ConfigError> {
+    let listen_address = flags
+        .listen_address
+        .clone()
+        .or(env.web_listen_address.clone())
+        .or(file_cfg.web.listen_address.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN_ADDRESS.to_string());
+    let telemetry_path = flags
+        .telemetry_path
+        .clone()
+        .or(env.web_telemetry_path.clone())
+        .or(file_cfg.web.telemetry_path.clone())
+        .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_string());
+    let web_config_file = flags
+        .web_config_file
+        .clone()
+        .or(env.web_config_file.clone())
+        .or(file_cfg.web.config_file.clone());
+    let web = match &web_config_file {
+        Some(p) => Some(std::sync::Arc::new(
+            crate::webconfig::WebConfig::load(p)
+                .map_err(|e| flag_err("web.config.file", e.to_string()))?,
+        )),
+        None => None,
+    };
+    if !telemetry_path.starts_with('/') || telemetry_path == "/" {
+        return Err(flag_err(
+            "web.telemetry-path",
+            format!("{telemetry_path:?} must start with / and not be / itself"),
+        ));
+    }
+    Ok((listen_address, telemetry_path, web_config_file, web))
+}
+
+/// The `session` section over the defaults.
+fn session_settings(
+    file_cfg: &FileConfig,
+    file_name: &str,
+) -> Result<SessionSettings, ConfigError> {
+    let d = SessionSettings::default();
+    let fs = &file_cfg.session;
+    let session = SessionSettings {
+        application_name: fs.application_name.clone().unwrap_or(d.application_name),
+        statement_timeout: fs
+            .statement_timeout
+            .map(|x| x.0)
+            .unwrap_or(d.statement_timeout),
+        lock_timeout: fs.lock_timeout.map(|x| x.0).unwrap_or(d.lock_timeout),
+        idle_in_transaction_session_timeout: fs
+            .idle_in_transaction_session_timeout
+            .map(|x| x.0)
+            .unwrap_or(d.idle_in_transaction_session_timeout),
+        connect_timeout: fs.connect_timeout.map(|x| x.0).unwrap_or(d.connect_timeout),
+    };
+    if session.application_name.is_empty() {
+        return Err(file_err(
+            file_name,
+            "session.application_name",
+            "must not be empty: it is how the exporter recognises and excludes its own sessions"
+                .into(),
+        ));
+    }
+    Ok(session)
+}
+
+/// The file's targets, then the one from `PGMIG_DATABASE_URL(_FILE)` and
+/// libpq's `PG*` variables (also when the file lists none).
+fn target_settings(
+    env: &EnvValues,
+    file_cfg: &FileConfig,
+    file_name: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<TargetSettings>, ConfigError> {
+    let mut targets = Vec::new();
+    for (i, t) in file_cfg.targets.0.iter().enumerate() {
+        let key = format!("targets[{i}]");
+        let mut ci = match &t.source {
+            DsnSource::Inline(s) => ConnInfo::parse(s)
+                .map_err(|e| file_err(file_name, &format!("{key}.dsn"), e.to_string()))?,
+            DsnSource::File(p) => {
+                read_dsn_file(p).map_err(|m| file_err(file_name, &format!("{key}.dsn_file"), m))?
+            }
+            DsnSource::Environment => ConnInfo::default(),
+        };
+        ci.fill_from_env(lookup)
+            .map_err(|e| file_err(file_name, &key, e.to_string()))?;
+        let name = t.name.clone().unwrap_or_else(|| ci.default_name());
+        targets.push(TargetSettings {
+            name,
+            conninfo: ci,
+            databases: t.databases.clone(),
+            discover_databases: t.discover_databases,
+            exclude_databases: t.exclude_databases.clone(),
+        });
+    }
+    let env_dsn = match (&env.database_url, &env.database_url_file) {
+        (Some(_), Some(_)) => {
+            return Err(env_err(
+                "PGMIG_DATABASE_URL_FILE",
+                "set only one of PGMIG_DATABASE_URL and PGMIG_DATABASE_URL_FILE".into(),
+            ))
+        }
+        (Some(s), None) => {
+            Some(ConnInfo::parse(s).map_err(|e| env_err("PGMIG_DATABASE_URL", e.to_string()))?)
+        }
+        (None, Some(p)) => {
+            Some(read_dsn_file(p).map_err(|m| env_err("PGMIG_DATABASE_URL_FILE", m))?)
+        }
+        (None, None) => None,
+    };
+    if env_dsn.is_some() || targets.is_empty() {
+        let mut ci = env_dsn.unwrap_or_default();
+        ci.fill_from_env(lookup)
+            .map_err(|e| env_err("PG*", e.to_string()))?;
+        let name = env.target_name.clone().unwrap_or_else(|| ci.default_name());
+        targets.push(TargetSettings {
+            name,
+            conninfo: ci,
+            databases: Vec::new(),
+            discover_databases: false,
+            exclude_databases: Vec::new(),
+        });
+    }
+    Ok(targets)
+}
+
+/// App collectors and expected objects name only configured targets.
+fn check_target_references(
+    file_cfg: &FileConfig,
+    file_name: &str,
+    targets: &[TargetSettings],
+) -> Result<(), ConfigError> {
+    for (i, c) in file_cfg.app_collectors.0.iter().enumerate() {
+        for t in &c.targets {
+            if !targets.iter().any(|x| &x.name == t) {
+                return Err(file_err(
+                    file_name,
+                    &format!("app_collectors[{i}].targets"),
+                    format!("app collector {}: no target is named {t:?}", c.name),
+                ));
+            }
+        }
+    }
+    for (i, o) in file_cfg.expected_objects.iter().enumerate() {
+        if let Some(t) = &o.target {
+            if !targets.iter().any(|x| &x.name == t) {
+                return Err(file_err(
+                    file_name,
+                    &format!("expected_objects[{i}].target"),
+                    format!("no target is named {t:?}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks the `window` section and reads its API token, if any.
+fn window_token(file_cfg: &FileConfig, file_name: &str) -> Result<Option<String>, ConfigError> {
+    file_cfg
+        .window
+        .validate()
+        .map_err(|m| file_err(file_name, "window", m))?;
+    let token = match &file_cfg.window.api_token_file {
+        Some(p) => {
+            let t = crate::limits::read_bounded(p, crate::limits::MAX_SECRET_FILE_BYTES)
+                .map_err(|e| file_err(file_name, "window.api_token_file", e.to_string()))?
+                .trim()
+                .to_string();
+            if t.len() < 16 {
+                return Err(file_err(
+                    file_name,
+                    "window.api_token_file",
+                    "the token must be at least 16 characters".into(),
+                ));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    Ok(token)
 }
 
 fn read_dsn_file(p: &Path) -> Result<ConnInfo, String> {
@@ -1093,15 +1153,6 @@ mod tests {
         let msg = parse_file(text, "t.yml").unwrap_err().to_string();
         assert!(msg.contains("only one of dsn and dsn_file"), "{msg}");
         assert!(msg.starts_with("t.yml:"), "{msg}");
-    }
-
-    #[test]
-    fn locates_nested_keys() {
-        let text = "a:\n  - name: x\n    b: 1\n  - name: y\n    # c\n    c:\n      d: 2\n";
-        assert_eq!(locate_line(text, "a[1].c.d"), Some(7));
-        assert_eq!(locate_line(text, "a[0].b"), Some(3));
-        assert_eq!(locate_line(text, "a[1].name"), Some(4));
-        assert_eq!(locate_line(text, "a[2]"), None);
     }
 
     #[test]

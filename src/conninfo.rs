@@ -166,6 +166,16 @@ impl ConnInfo {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<(), ConnInfoError> {
         let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        self.fill_from_pg_vars(&get)?;
+        self.check_combinations()?;
+        self.fill_libpq_defaults(&get)
+    }
+
+    /// PG* variables for what the string left out; unsupported ones refused.
+    fn fill_from_pg_vars(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConnInfoError> {
         if self.hosts.is_empty() {
             if let Some(h) = get("PGHOST") {
                 self.set("host", &h)?;
@@ -222,6 +232,11 @@ impl ConnInfo {
                 self.set("connect_timeout", &t)?;
             }
         }
+        Ok(())
+    }
+
+    /// Parameters that are each valid but not together, as libpq refuses them.
+    fn check_combinations(&mut self) -> Result<(), ConnInfoError> {
         // libpq 16: public CAs only make sense with the host name checked.
         if self.sslrootcert.as_deref() == Some(std::path::Path::new("system")) {
             match self.sslmode {
@@ -251,7 +266,14 @@ impl ConnInfo {
                 ),
             });
         }
-        // libpq's own defaults.
+        Ok(())
+    }
+
+    /// libpq's own defaults: socket or localhost, $USER, and the password file.
+    fn fill_libpq_defaults(
+        &mut self,
+        get: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConnInfoError> {
         if self.hosts.is_empty() && self.hostaddrs.is_empty() {
             let socket_dir = "/var/run/postgresql";
             let host = if std::path::Path::new(socket_dir).exists() {

@@ -6,6 +6,8 @@
 //! `jit = off`, so that a poll can neither queue for long behind a migration's
 //! DDL nor write anything. The server version and the session's own backend
 //! pid are read once per connection.
+//!
+//! Must not touch: the state, the poller or HTTP.
 
 use std::time::Duration;
 

@@ -98,73 +98,141 @@ fn qualify(name: &str) -> (String, String) {
     }
 }
 
-impl TryFrom<RawObject> for ExpectedObject {
-    type Error = String;
+/// The key checks of one kind of expected object.
+struct Keys<'a>(&'a str);
 
-    fn try_from(r: RawObject) -> Result<Self, String> {
-        let k = r.kind.as_str();
-        let need = |v: &Option<String>, key: &str| -> Result<String, String> {
-            v.clone()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| format!("expected object of kind {k}: {key} is required"))
-        };
-        let forbid = |present: bool, key: &str| -> Result<(), String> {
-            if present {
-                Err(format!("expected object of kind {k}: {key} does not apply"))
-            } else {
-                Ok(())
-            }
-        };
-        forbid(r.covers.is_some() && r.kind != Kind::Partition, "covers")?;
-        forbid(r.force.is_some() && r.kind != Kind::Rls, "force")?;
+impl Keys<'_> {
+    fn need(&self, v: &Option<String>, key: &str) -> Result<String, String> {
+        v.clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("expected object of kind {}: {key} is required", self.0))
+    }
+
+    fn forbid(&self, present: bool, key: &str) -> Result<(), String> {
+        if present {
+            Err(format!(
+                "expected object of kind {}: {key} does not apply",
+                self.0
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Keys that belong to one kind only.
+    fn check_applicable(&self, r: &RawObject) -> Result<(), String> {
+        self.forbid(r.covers.is_some() && r.kind != Kind::Partition, "covers")?;
+        self.forbid(r.force.is_some() && r.kind != Kind::Rls, "force")?;
         if r.kind != Kind::Privilege {
-            forbid(r.role.is_some(), "role")?;
-            forbid(r.privilege.is_some(), "privilege")?;
-            forbid(
+            self.forbid(r.role.is_some(), "role")?;
+            self.forbid(r.privilege.is_some(), "privilege")?;
+            self.forbid(
                 r.on_table.is_some() || r.on_function.is_some() || r.on_schema.is_some(),
                 "on_table/on_function/on_schema",
             )?;
         }
+        Ok(())
+    }
+}
+
+/// (label, SQL, parameters) of one expected-object check.
+type Check = (String, &'static str, Vec<String>);
+
+fn privilege(r: &RawObject, keys: &Keys) -> Result<Check, String> {
+    keys.forbid(
+        r.name.is_some() || r.table.is_some(),
+        "name/table (use on_table, on_function or on_schema)",
+    )?;
+    let role = keys.need(&r.role, "role")?;
+    let privilege = keys.need(&r.privilege, "privilege")?.to_uppercase();
+    // CASE keeps has_*_privilege from erroring on a role or object that does not exist.
+    Ok(match (&r.on_table, &r.on_function, &r.on_schema) {
+            (Some(t), None, None) => (
+                format!("{role} {privilege} ON TABLE {t}"),
+                "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR pg_catalog.to_regclass($3) IS NULL THEN false ELSE pg_catalog.has_table_privilege($1, pg_catalog.to_regclass($3), $2) END",
+                vec![role, privilege, t.clone()],
+            ),
+            (None, Some(f), None) => (
+                format!("{role} {privilege} ON FUNCTION {f}"),
+                "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR pg_catalog.to_regprocedure($3) IS NULL THEN false ELSE pg_catalog.has_function_privilege($1, pg_catalog.to_regprocedure($3), $2) END",
+                vec![role, privilege, f.clone()],
+            ),
+            (None, None, Some(sc)) => (
+                format!("{role} {privilege} ON SCHEMA {sc}"),
+                "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $3) THEN false ELSE pg_catalog.has_schema_privilege($1, $3, $2) END",
+                vec![role, privilege, sc.clone()],
+            ),
+            _ => return Err("expected object of kind privilege: set exactly one of on_table, on_function, on_schema".into()),
+        })
+}
+
+fn function(r: &RawObject, keys: &Keys) -> Result<Check, String> {
+    keys.forbid(r.table.is_some(), "table")?;
+    let n = keys.need(&r.name, "name")?;
+    Ok(if n.contains('(') {
+        (
+            n.clone(),
+            "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+            vec![n],
+        )
+    } else {
+        let (s, f) = qualify(&n);
+        (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = $1 AND p.proname = $2)", vec![s, f])
+    })
+}
+
+fn partition(r: &RawObject, keys: &Keys) -> Result<Check, String> {
+    keys.forbid(r.name.is_some(), "name (use table)")?;
+    let t = keys.need(&r.table, "table")?;
+    let covers = r.covers.unwrap_or(PromDuration(std::time::Duration::ZERO));
+    // A range partition (not the default one) whose bounds hold now() + covers;
+    // MINVALUE/MAXVALUE bounds are open ends. Bounds are read from
+    // pg_get_expr(relpartbound) and compared as timestamps.
+    Ok((
+            format!("{t} covers now+{covers}"),
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+             CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS b) e \
+             WHERE i.inhparent = pg_catalog.to_regclass($1) AND e.b <> 'DEFAULT' \
+               AND (substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$)::timestamptz <= now() + $2::text::interval) \
+               AND (substring(e.b FROM $re$TO \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$TO \\('([^']*)'\\)$re$)::timestamptz > now() + $2::text::interval))",
+            // Seconds, not milliseconds: 13 and 14 reject an interval field over 2^31.
+            vec![t, format!("{} seconds", covers.0.as_secs_f64())],
+        ))
+}
+
+impl TryFrom<RawObject> for ExpectedObject {
+    type Error = String;
+
+    fn try_from(r: RawObject) -> Result<Self, String> {
+        let keys = Keys(r.kind.as_str());
+        keys.check_applicable(&r)?;
         let (label, sql, params): (String, &str, Vec<String>) = match r.kind {
             Kind::Table => {
-                forbid(r.table.is_some(), "table")?;
-                let n = need(&r.name, "name")?;
+                keys.forbid(r.table.is_some(), "table")?;
+                let n = keys.need(&r.name, "name")?;
                 (n.clone(), "SELECT coalesce((SELECT relkind IN ('r', 'p') FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass($1)), false)", vec![n])
             }
             Kind::Index => {
-                forbid(r.table.is_some(), "table")?;
-                let n = need(&r.name, "name")?;
+                keys.forbid(r.table.is_some(), "table")?;
+                let n = keys.need(&r.name, "name")?;
                 // An index left invalid by a failed CREATE INDEX CONCURRENTLY is not present.
                 (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index WHERE indexrelid = pg_catalog.to_regclass($1) AND indisvalid AND indisready)", vec![n])
             }
             Kind::Constraint => {
-                let t = need(&r.table, "table")?;
-                let n = need(&r.name, "name")?;
+                let t = keys.need(&r.table, "table")?;
+                let n = keys.need(&r.name, "name")?;
                 // NOT VALID (not yet validated) counts as not present: the migration is half done.
                 (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = pg_catalog.to_regclass($1) AND conname = $2 AND convalidated)", vec![t, n])
             }
             Kind::Column => {
-                let t = need(&r.table, "table")?;
-                let n = need(&r.name, "name")?;
+                let t = keys.need(&r.table, "table")?;
+                let n = keys.need(&r.name, "name")?;
                 (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass($1) AND attname = $2 AND attnum > 0 AND NOT attisdropped)", vec![t, n])
             }
-            Kind::Function => {
-                forbid(r.table.is_some(), "table")?;
-                let n = need(&r.name, "name")?;
-                if n.contains('(') {
-                    (
-                        n.clone(),
-                        "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
-                        vec![n],
-                    )
-                } else {
-                    let (s, f) = qualify(&n);
-                    (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace ns ON ns.oid = p.pronamespace WHERE ns.nspname = $1 AND p.proname = $2)", vec![s, f])
-                }
-            }
+            Kind::Function => function(&r, &keys)?,
             Kind::Extension => {
-                forbid(r.table.is_some(), "table")?;
-                let n = need(&r.name, "name")?;
+                keys.forbid(r.table.is_some(), "table")?;
+                let n = keys.need(&r.name, "name")?;
                 (
                     n.clone(),
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = $1)",
@@ -172,19 +240,19 @@ impl TryFrom<RawObject> for ExpectedObject {
                 )
             }
             Kind::Enum => {
-                forbid(r.table.is_some(), "table")?;
-                let n = need(&r.name, "name")?;
+                keys.forbid(r.table.is_some(), "table")?;
+                let n = keys.need(&r.name, "name")?;
                 let (s, t) = qualify(&n);
                 (n.clone(), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace ns ON ns.oid = t.typnamespace WHERE t.typtype = 'e' AND ns.nspname = $1 AND t.typname = $2)", vec![s, t])
             }
             Kind::Trigger => {
-                let t = need(&r.table, "table")?;
-                let n = need(&r.name, "name")?;
+                let t = keys.need(&r.table, "table")?;
+                let n = keys.need(&r.name, "name")?;
                 (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = pg_catalog.to_regclass($1) AND tgname = $2 AND NOT tgisinternal AND tgenabled <> 'D')", vec![t, n])
             }
             Kind::Rls => {
-                forbid(r.name.is_some(), "name (use table)")?;
-                let t = need(&r.table, "table")?;
+                keys.forbid(r.name.is_some(), "name (use table)")?;
+                let t = keys.need(&r.table, "table")?;
                 if r.force.unwrap_or(false) {
                     (format!("{t} (forced)"), "SELECT coalesce((SELECT relrowsecurity AND relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = pg_catalog.to_regclass($1)), false)", vec![t])
                 } else {
@@ -192,55 +260,12 @@ impl TryFrom<RawObject> for ExpectedObject {
                 }
             }
             Kind::Policy => {
-                let t = need(&r.table, "table")?;
-                let n = need(&r.name, "name")?;
+                let t = keys.need(&r.table, "table")?;
+                let n = keys.need(&r.name, "name")?;
                 (format!("{t}.{n}"), "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_policy WHERE polrelid = pg_catalog.to_regclass($1) AND polname = $2)", vec![t, n])
             }
-            Kind::Privilege => {
-                forbid(
-                    r.name.is_some() || r.table.is_some(),
-                    "name/table (use on_table, on_function or on_schema)",
-                )?;
-                let role = need(&r.role, "role")?;
-                let privilege = need(&r.privilege, "privilege")?.to_uppercase();
-                // CASE keeps has_*_privilege from erroring on a role or object that does not exist.
-                match (&r.on_table, &r.on_function, &r.on_schema) {
-                    (Some(t), None, None) => (
-                        format!("{role} {privilege} ON TABLE {t}"),
-                        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR pg_catalog.to_regclass($3) IS NULL THEN false ELSE pg_catalog.has_table_privilege($1, pg_catalog.to_regclass($3), $2) END",
-                        vec![role, privilege, t.clone()],
-                    ),
-                    (None, Some(f), None) => (
-                        format!("{role} {privilege} ON FUNCTION {f}"),
-                        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR pg_catalog.to_regprocedure($3) IS NULL THEN false ELSE pg_catalog.has_function_privilege($1, pg_catalog.to_regprocedure($3), $2) END",
-                        vec![role, privilege, f.clone()],
-                    ),
-                    (None, None, Some(sc)) => (
-                        format!("{role} {privilege} ON SCHEMA {sc}"),
-                        "SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1) OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $3) THEN false ELSE pg_catalog.has_schema_privilege($1, $3, $2) END",
-                        vec![role, privilege, sc.clone()],
-                    ),
-                    _ => return Err("expected object of kind privilege: set exactly one of on_table, on_function, on_schema".into()),
-                }
-            }
-            Kind::Partition => {
-                forbid(r.name.is_some(), "name (use table)")?;
-                let t = need(&r.table, "table")?;
-                let covers = r.covers.unwrap_or(PromDuration(std::time::Duration::ZERO));
-                // A range partition (not the default one) whose bounds hold now() + covers;
-                // MINVALUE/MAXVALUE bounds are open ends. Bounds are read from
-                // pg_get_expr(relpartbound) and compared as timestamps.
-                (
-                    format!("{t} covers now+{covers}"),
-                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
-                     CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS b) e \
-                     WHERE i.inhparent = pg_catalog.to_regclass($1) AND e.b <> 'DEFAULT' \
-                       AND (substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$FROM \\('([^']*)'\\)$re$)::timestamptz <= now() + $2::text::interval) \
-                       AND (substring(e.b FROM $re$TO \\('([^']*)'\\)$re$) IS NULL OR substring(e.b FROM $re$TO \\('([^']*)'\\)$re$)::timestamptz > now() + $2::text::interval))",
-                    // Seconds, not milliseconds: 13 and 14 reject an interval field over 2^31.
-                    vec![t, format!("{} seconds", covers.0.as_secs_f64())],
-                )
-            }
+            Kind::Privilege => privilege(&r, &keys)?,
+            Kind::Partition => partition(&r, &keys)?,
         };
         Ok(ExpectedObject {
             kind: r.kind,

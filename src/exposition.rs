@@ -10,6 +10,9 @@
 //! its text and nothing more, and a scrape is a concatenation: no per-series
 //! allocation on either side (profiling showed malloc and free as the
 //! largest cost when families were built as `prometheus::proto` messages).
+//!
+//! A leaf: it knows metric text, not where the values come from. Must not
+//! import any other part of the exporter.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

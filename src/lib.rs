@@ -8,6 +8,7 @@
 //! HTTP server ([`http`]) renders those snapshots on every scrape.
 
 pub mod app;
+pub mod catalogue;
 pub mod cli;
 pub mod collector;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod state;
 pub mod tls;
 pub mod webconfig;
 pub mod window;
+pub mod yamlpos;
 
 use std::sync::Arc;
 
@@ -35,12 +37,7 @@ use config::Settings;
 
 /// Runs the exporter until the process receives SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> std::io::Result<()> {
-    let web = match &settings.web_config_file {
-        Some(p) => Some(Arc::new(webconfig::WebConfig::load(p).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
-        })?)),
-        None => None,
-    };
+    let web = settings.web.clone();
     let settings = Arc::new(settings);
     let state = Arc::new(state::State::new(
         settings.targets.iter().map(|t| t.name.clone()).collect(),
@@ -61,7 +58,7 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     }
     poller::spawn(settings.clone(), state.clone());
     tokio::spawn(window_ticker(settings.clone(), state.clone()));
-    tokio::spawn(serverlog::run(settings.clone(), state.clone()));
+    tokio::spawn(poller::serverlog::run(settings.clone(), state.clone()));
     let server = Arc::new(http::Server {
         state,
         telemetry_path: settings.telemetry_path.clone(),
@@ -76,8 +73,9 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Every second, moves each target's migration window along with what the
-/// latest snapshots show, and publishes it as a snapshot of its own.
+/// Every second, moves each target's migration window along with the
+/// sources the collectors' latest runs reported, and publishes it as a
+/// snapshot of its own.
 async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -91,7 +89,7 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
             let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
             state.windows.update(ti, window::observe(&fams), now);
             state.put(
-                (ti, "window", poller::main_database(t)),
+                (ti, "window".into(), t.main_database()),
                 state.windows.families(ti, &t.name),
             );
         }

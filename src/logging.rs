@@ -20,12 +20,12 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, LogLevel};
 
 /// Installs the global subscriber. `level` is one of debug, info, warn, error.
-pub fn init(level: &str, format: LogFormat) {
+pub fn init(level: &LogLevel, format: LogFormat) {
     // Only this crate logs at the chosen level; dependencies at warn.
-    let filter = EnvFilter::new(format!("warn,pg_migration_exporter={level}"));
+    let filter = EnvFilter::new(format!("warn,pg_migration_exporter={}", level.as_str()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -12,20 +12,26 @@
 //! delays its own task. After a failed connection attempt the task waits with
 //! exponential backoff (0.5 s doubling to 30 s, with jitter) so a server at
 //! max_connections is not hammered.
+//!
+//! Owns scheduling only: what a collector reads is the collector's; what it
+//! reports is recorded here as self-metrics. Must not touch HTTP.
+
+pub mod serverlog;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collector::{Collector, Ctx, Lane, Scope, COLLECTORS};
+use crate::collector::{Collector, Ctx, Lane, Observation, Observations, Scope, COLLECTORS};
 use crate::config::{Schedule, Settings, TargetSettings};
 use crate::db;
+use crate::selfmetrics::SelfMetrics;
 use crate::state::{Key, State};
 
 /// What the poller instantiates: a built-in collector from the
 /// registration table, or an app collector from the config file.
 pub struct Factory {
-    pub name: &'static str,
+    pub name: Arc<str>,
     pub lane: Lane,
     pub scope: Scope,
     pub schedule: Schedule,
@@ -50,7 +56,7 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
         let s = settings.clone();
         let build = spec.build;
         out.push(Arc::new(Factory {
-            name: spec.name,
+            name: spec.name.into(),
             lane: spec.lane,
             scope: spec.scope,
             schedule,
@@ -61,11 +67,10 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
         }));
     }
     for c in &settings.app_collectors {
-        // Names live as long as the process; leaked once at start-up.
-        let name: &'static str = Box::leak(format!("app:{}", c.name).into_boxed_str());
+        let name: Arc<str> = format!("app:{}", c.name).into();
         let cfg = Arc::new(c.clone());
         out.push(Arc::new(Factory {
-            name,
+            name: name.clone(),
             lane: Lane::Slow,
             scope: Scope::Database,
             schedule: Schedule {
@@ -77,7 +82,10 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
             databases: c.databases.clone(),
             app: true,
             build: Box::new(move || {
-                Box::new(crate::app::collector::AppRuntime::new(cfg.clone(), name))
+                Box::new(crate::app::collector::AppRuntime::new(
+                    cfg.clone(),
+                    name.clone(),
+                ))
             }),
         }));
     }
@@ -95,7 +103,7 @@ struct Entry {
 
 impl Entry {
     fn key(&self, ti: usize) -> Key {
-        (ti, self.factory.name, self.datname.clone())
+        (ti, self.factory.name.clone(), self.datname.clone())
     }
 }
 
@@ -126,21 +134,13 @@ struct TargetShared {
     lanes: LaneStates,
 }
 
-/// The database a target's connection string names.
-pub fn main_database(t: &TargetSettings) -> String {
-    t.conninfo
-        .dbname
-        .clone()
-        .unwrap_or_else(|| "postgres".into())
-}
-
 /// Spawns the poll tasks. Returns once they are started.
 pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
     let all = Arc::new(factories(&settings));
     for (ti, t) in settings.targets.iter().enumerate() {
         if !settings.expected_error_codes.is_empty() {
             state.put(
-                (ti, "expected_error_codes", main_database(t)),
+                (ti, "expected_error_codes".into(), t.main_database()),
                 crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
             );
         }
@@ -182,7 +182,7 @@ fn new_entry(f: &Arc<Factory>, datname: &str) -> Entry {
 /// own database, per-database ones in each of their databases.
 fn build_lane(settings: &Settings, all: &[Arc<Factory>], ti: usize, lane: Lane) -> Vec<Entry> {
     let t = &settings.targets[ti];
-    let main = main_database(t);
+    let main = t.main_database();
     let mut dbs = vec![main.clone()];
     for d in &t.databases {
         if !dbs.contains(d) {
@@ -224,15 +224,18 @@ async fn supervise(
     loop {
         let entries = build_lane(&settings, &all, ti, lane);
         let keys: Vec<Key> = entries.iter().map(|e| e.key(ti)).collect();
-        let task = tokio::spawn(run_lane(
-            settings.clone(),
-            all.clone(),
-            state.clone(),
-            ti,
-            lane,
-            entries,
-            shared.clone(),
-        ));
+        let task = tokio::spawn(
+            LaneTask::new(
+                settings.clone(),
+                &all,
+                state.clone(),
+                ti,
+                lane,
+                entries,
+                shared.clone(),
+            )
+            .run(),
+        );
         match task.await {
             Err(e) if e.is_panic() => {
                 let tname = &settings.targets[ti].name;
@@ -242,7 +245,7 @@ async fn supervise(
                     state
                         .metrics
                         .collector_success
-                        .with_label_values(&[tname, k.1, &k.2])
+                        .with_label_values(&[tname, &*k.1, &k.2])
                         .set(0.0);
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -267,15 +270,65 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed % 1000) as f64 / 1000.0
 }
 
+/// Turns what a collector run saw into self-metrics.
+fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
+    for o in observations {
+        match o {
+            Observation::LockWaitsEnded(waits) => {
+                let hist = m.lock_wait.with_label_values(&[target]);
+                for d in waits {
+                    hist.observe(d);
+                }
+            }
+            Observation::ProbeRoundTrip(secs) => {
+                m.probe.with_label_values(&[target]).observe(secs);
+            }
+            Observation::AppValueProblem {
+                collector,
+                metric,
+                reason,
+            } => m
+                .app_value_errors
+                .with_label_values(&[target, &collector, &metric, reason])
+                .inc(),
+        }
+    }
+}
+
 /// Drops an entry's series and marks it failed.
 fn fail_entry(state: &State, ti: usize, tname: &str, e: &mut Entry) {
     state.remove(&e.key(ti));
     state
         .metrics
         .collector_success
-        .with_label_values(&[tname, e.factory.name, &e.datname])
+        .with_label_values(&[tname, &e.factory.name, &e.datname])
         .set(0.0);
     e.collector.reset();
+}
+
+/// Publishes a successful run's snapshot (and window sources) and marks the
+/// instance healthy.
+fn succeeded(
+    state: &State,
+    ti: usize,
+    tname: &str,
+    e: &mut Entry,
+    output: crate::collector::Output,
+) {
+    let m = &state.metrics;
+    let labels = [tname, &*e.factory.name, e.datname.as_str()];
+    state.put(e.key(ti), output.families);
+    m.collector_success.with_label_values(&labels).set(1.0);
+    m.collector_last_success
+        .with_label_values(&labels)
+        .set(unix_now());
+    m.collector_series_dropped
+        .with_label_values(&labels)
+        .set(output.dropped as f64);
+    if e.failing {
+        tracing::info!(target = tname, collector = %e.factory.name, datname = %e.datname, "collector recovered");
+        e.failing = false;
+    }
 }
 
 /// Runs one due collector instance on a session. Returns true when the
@@ -289,7 +342,8 @@ async fn run_entry(
     own: &OwnPids,
 ) -> bool {
     let m = &state.metrics;
-    let name = e.factory.name;
+    let factory = e.factory.clone();
+    let name = &*factory.name;
     let labels = [tname, name, e.datname.as_str()];
     let mut lost = false;
     if session.server_version_num < e.collector.min_server_version() {
@@ -302,6 +356,7 @@ async fn run_entry(
         m.collector_success.with_label_values(&labels).set(0.0);
     } else {
         let pids = own.get();
+        let observations = Observations::default();
         let ctx = Ctx {
             client: &session.client,
             statements: &session.statements,
@@ -309,7 +364,7 @@ async fn run_entry(
             datname: &e.datname,
             server_version_num: session.server_version_num,
             own_pids: &pids,
-            metrics: m,
+            observations: &observations,
         };
         let started = Instant::now();
         let result =
@@ -317,21 +372,9 @@ async fn run_entry(
         m.collector_duration
             .with_label_values(&labels)
             .observe(started.elapsed().as_secs_f64());
+        record(m, tname, observations.take());
         match result {
-            Ok(Ok(output)) => {
-                state.put(e.key(ti), output.families);
-                m.collector_success.with_label_values(&labels).set(1.0);
-                m.collector_last_success
-                    .with_label_values(&labels)
-                    .set(unix_now());
-                m.collector_series_dropped
-                    .with_label_values(&labels)
-                    .set(output.dropped as f64);
-                if e.failing {
-                    tracing::info!(target = tname, collector = name, datname = %e.datname, "collector recovered");
-                    e.failing = false;
-                }
-            }
+            Ok(Ok(output)) => succeeded(state, ti, tname, e, output),
             Ok(Err(err)) => {
                 fail_entry(state, ti, tname, e);
                 m.collector_errors
@@ -374,249 +417,345 @@ async fn run_entry(
 const DISCOVER_SQL: &str = "SELECT datname FROM pg_catalog.pg_database \
      WHERE datallowconn AND NOT datistemplate ORDER BY datname";
 
-async fn run_lane(
+/// One lane of one target: its schedule (the collector instances and when
+/// each is due), its connection, and the bookkeeping of reconnects and
+/// database discovery. [`LaneTask::run`] is the poll loop.
+struct LaneTask {
     settings: Arc<Settings>,
-    all: Arc<Vec<Arc<Factory>>>,
     state: Arc<State>,
+    shared: Arc<TargetShared>,
     ti: usize,
     lane: Lane,
-    mut entries: Vec<Entry>,
-    shared: Arc<TargetShared>,
-) {
-    let target = &settings.targets[ti];
-    let tname = target.name.as_str();
-    let main_db = main_database(target);
-    let m = &state.metrics;
-    let lane_factories: Vec<Arc<Factory>> = all
-        .iter()
-        .filter(|f| f.lane == lane && applies_to_target(f, tname))
-        .cloned()
-        .collect();
-    let statement_timeout = lane_factories
-        .iter()
-        .map(|f| f.schedule.timeout)
-        .max()
-        .unwrap_or(settings.session.statement_timeout)
-        .min(settings.session.statement_timeout);
-    let discoverable = |f: &Factory| f.scope == Scope::Database && !f.app && f.databases.is_empty();
-    let discover = target.discover_databases && lane_factories.iter().any(|f| discoverable(f));
-    let mut next_discovery = Instant::now();
-    let init_entry_metrics = |e: &Entry| {
-        m.collector_success
-            .with_label_values(&[tname, e.factory.name, &e.datname])
-            .set(0.0);
-        // Counters exist from the start at 0, so rate() sees the first error.
-        for kind in ["error", "timeout"] {
-            m.collector_errors
-                .with_label_values(&[tname, e.factory.name, &e.datname, kind]);
-        }
-    };
-    for e in &entries {
-        init_entry_metrics(e);
-    }
-    m.up.with_label_values(&[tname]).set(0.0);
-    m.connections.with_label_values(&[tname]).set(0.0);
-    m.connect_errors.with_label_values(&[tname]);
+    main_db: String,
+    entries: Vec<Entry>,
+    /// The factories of this lane, for entries discovery adds.
+    factories: Vec<Arc<Factory>>,
+    statement_timeout: Duration,
+    discover: bool,
+    next_discovery: Instant,
+    backoff: Duration,
+    seed: u64,
+    last_connect_error: Option<String>,
+    session: Option<db::Session>,
+    failed_dbs: BTreeSet<String>,
+}
 
-    let set_lane = |up: bool| {
-        let mut l = shared.lanes.0.lock().expect("lanes");
-        l.insert(lane, up);
+/// Per-database collectors with no database list of their own follow discovery.
+fn discoverable(f: &Factory) -> bool {
+    f.scope == Scope::Database && !f.app && f.databases.is_empty()
+}
+
+/// The self-metrics of a collector instance exist from the start: success
+/// at 0, and the error counters at 0 so that rate() sees the first error.
+fn init_entry_metrics(m: &SelfMetrics, tname: &str, e: &Entry) {
+    m.collector_success
+        .with_label_values(&[tname, &e.factory.name, &e.datname])
+        .set(0.0);
+    for kind in ["error", "timeout"] {
+        m.collector_errors
+            .with_label_values(&[tname, &e.factory.name, &e.datname, kind]);
+    }
+}
+
+impl LaneTask {
+    fn new(
+        settings: Arc<Settings>,
+        all: &[Arc<Factory>],
+        state: Arc<State>,
+        ti: usize,
+        lane: Lane,
+        entries: Vec<Entry>,
+        shared: Arc<TargetShared>,
+    ) -> LaneTask {
+        let target = &settings.targets[ti];
+        let factories: Vec<Arc<Factory>> = all
+            .iter()
+            .filter(|f| f.lane == lane && applies_to_target(f, &target.name))
+            .cloned()
+            .collect();
+        let statement_timeout = factories
+            .iter()
+            .map(|f| f.schedule.timeout)
+            .max()
+            .unwrap_or(settings.session.statement_timeout)
+            .min(settings.session.statement_timeout);
+        let discover = target.discover_databases && factories.iter().any(|f| discoverable(f));
+        let m = &state.metrics;
+        let tname = target.name.as_str();
+        for e in &entries {
+            init_entry_metrics(m, tname, e);
+        }
+        m.up.with_label_values(&[tname]).set(0.0);
+        m.connections.with_label_values(&[tname]).set(0.0);
+        m.connect_errors.with_label_values(&[tname]);
+        let seed =
+            ((ti as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (unix_now() * 1e6) as u64) | 1;
+        let main_db = target.main_database();
+        LaneTask {
+            main_db,
+            settings,
+            state,
+            shared,
+            ti,
+            lane,
+            entries,
+            factories,
+            statement_timeout,
+            discover,
+            next_discovery: Instant::now(),
+            backoff: Duration::from_millis(500),
+            seed,
+            last_connect_error: None,
+            session: None,
+            failed_dbs: BTreeSet::new(),
+        }
+    }
+
+    fn target(&self) -> &TargetSettings {
+        &self.settings.targets[self.ti]
+    }
+
+    /// Marks this lane up or down; returns whether every lane of the target is up.
+    fn set_lane(&self, up: bool) -> bool {
+        let m = &self.state.metrics;
+        let tname = self.target().name.as_str();
+        let mut l = self.shared.lanes.0.lock().expect("lanes");
+        l.insert(self.lane, up);
         let all_up = l.values().all(|v| *v);
         let open = l.values().filter(|v| **v).count();
         m.up.with_label_values(&[tname])
             .set(if all_up { 1.0 } else { 0.0 });
         m.connections.with_label_values(&[tname]).set(open as f64);
         all_up
-    };
+    }
 
-    let mut backoff = Duration::from_millis(500);
-    let mut seed: u64 =
-        ((ti as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (unix_now() * 1e6) as u64) | 1;
-    let mut last_connect_error: Option<String> = None;
-    let mut session: Option<db::Session> = None;
-    let mut failed_dbs: BTreeSet<String> = BTreeSet::new();
-
-    loop {
-        if session.is_none() {
-            match db::connect(target, None, &settings.session, statement_timeout).await {
-                Ok(s) => {
-                    tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
-                        backend_pid = s.backend_pid, role = %s.role, "connected");
-                    if !s.can_monitor && lane == Lane::Fast {
-                        tracing::warn!(target = tname, role = %s.role,
-                            "the role is neither superuser nor a member of pg_monitor: other users' sessions show state none and no query, \
-                             and pg_stat_statements rows of other users have no query text; GRANT pg_monitor TO the role");
-                    }
-                    shared.own.add(s.backend_pid);
-                    m.server_version
-                        .with_label_values(&[tname])
-                        .set(s.server_version_num as f64);
-                    let up = set_lane(true);
-                    let version = s.server_version.clone();
-                    state.update_status(ti, |st| {
-                        st.up = up;
-                        st.server_version = Some(version);
-                        st.last_error = None;
-                        st.unresponsive = None;
-                    });
-                    last_connect_error = None;
-                    backoff = Duration::from_millis(500);
-                    let now = Instant::now();
-                    for e in &mut entries {
-                        e.next = now;
-                    }
-                    session = Some(s);
-                }
-                Err(err) => {
-                    let msg = err.to_string();
-                    if last_connect_error.as_deref() != Some(msg.as_str()) {
-                        tracing::warn!(target = tname, lane = ?lane, error = %msg,
-                            retry_in = ?backoff, "cannot connect; retrying with backoff");
-                    } else {
-                        tracing::debug!(target = tname, lane = ?lane, error = %msg, "still cannot connect");
-                    }
-                    last_connect_error = Some(msg.clone());
-                    m.connect_errors.with_label_values(&[tname]).inc();
-                    set_lane(false);
-                    for e in &mut entries {
-                        fail_entry(&state, ti, tname, e);
-                    }
-                    state.update_status(ti, |st| {
-                        st.polled_once = true;
-                        st.up = false;
-                        st.last_error = Some(msg);
-                    });
-                    let wait = backoff.mul_f64(0.75 + 0.5 * jitter(&mut seed));
-                    tokio::time::sleep(wait).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    continue;
-                }
+    /// The poll loop: connect, discover, run what is due, sleep until the next.
+    async fn run(mut self) {
+        loop {
+            if self.session.is_none() && !self.connect().await {
+                continue;
             }
-        }
-        let s = session.as_ref().expect("session just ensured");
-
-        if discover && Instant::now() >= next_discovery {
-            next_discovery = Instant::now() + Duration::from_secs(60);
-            match s.client.query(DISCOVER_SQL, &[]).await {
-                Ok(rows) => {
-                    let found: BTreeSet<String> = rows
-                        .iter()
-                        .filter_map(|r| {
-                            r.try_get::<_, crate::collector::LossyText>(0)
-                                .ok()
-                                .map(|t| t.0)
-                        })
-                        .filter(|d| !target.exclude_databases.contains(d))
-                        .collect();
-                    let listed: BTreeSet<String> = std::iter::once(main_db.clone())
-                        .chain(target.databases.iter().cloned())
-                        .collect();
-                    // Vanished databases lose their entries and series.
-                    entries.retain_mut(|e| {
-                        let keep = e.factory.scope == Scope::Server
-                            || e.factory.app
-                            || !e.factory.databases.is_empty()
-                            || listed.contains(&e.datname)
-                            || found.contains(&e.datname);
-                        if !keep {
-                            state.remove(&e.key(ti));
-                        }
-                        keep
-                    });
-                    for d in &found {
-                        for f in lane_factories.iter().filter(|f| discoverable(f)) {
-                            if !entries
-                                .iter()
-                                .any(|e| e.factory.name == f.name && &e.datname == d)
-                            {
-                                let e = new_entry(f, d);
-                                init_entry_metrics(&e);
-                                entries.push(e);
-                            }
-                        }
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(target = tname, error = %db::error_text(&err), "database discovery failed")
-                }
+            self.discover_databases().await;
+            let lost = self.run_due().await;
+            self.state
+                .update_status(self.ti, |st| st.polled_once = true);
+            if lost {
+                self.lose_session();
+                continue;
             }
-        }
-
-        let now = Instant::now();
-        let mut lost = false;
-        for e in entries
-            .iter_mut()
-            .filter(|e| e.next <= now && e.datname == main_db)
-        {
-            if run_entry(&state, ti, tname, e, s, &shared.own).await {
-                lost = true;
-                break;
-            }
-        }
-        // Per-database collectors elsewhere: one database at a time, each on a
-        // connection opened for the visit and closed after it.
-        if !lost {
-            let other_dbs: BTreeSet<String> = entries
+            let next = self
+                .entries
                 .iter()
-                .filter(|e| e.next <= now && e.datname != main_db)
-                .map(|e| e.datname.clone())
-                .collect();
-            for d in other_dbs {
-                match db::connect(target, Some(&d), &settings.session, statement_timeout).await {
-                    Ok(visit) => {
-                        if failed_dbs.remove(&d) {
-                            tracing::info!(target = tname, datname = %d, "database reachable again");
-                        }
-                        shared.own.add(visit.backend_pid);
-                        for e in entries
-                            .iter_mut()
-                            .filter(|e| e.next <= now && e.datname == d)
-                        {
-                            if run_entry(&state, ti, tname, e, &visit, &shared.own).await {
-                                break;
-                            }
-                        }
-                        shared.own.remove(visit.backend_pid);
+                .map(|e| e.next)
+                .min()
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            tokio::time::sleep_until(next.into()).await;
+        }
+    }
+
+    /// Opens the lane's session. On failure, fails every entry, waits out the
+    /// backoff and returns false.
+    async fn connect(&mut self) -> bool {
+        let target = &self.settings.targets[self.ti];
+        let (tname, lane) = (target.name.as_str(), self.lane);
+        let m = &self.state.metrics;
+        match db::connect(target, None, &self.settings.session, self.statement_timeout).await {
+            Ok(s) => {
+                tracing::info!(target = tname, lane = ?lane, server_version = %s.server_version,
+                    backend_pid = s.backend_pid, role = %s.role, "connected");
+                if !s.can_monitor && lane == Lane::Fast {
+                    tracing::warn!(target = tname, role = %s.role,
+                        "the role is neither superuser nor a member of pg_monitor: other users' sessions show state none and no query, \
+                         and pg_stat_statements rows of other users have no query text; GRANT pg_monitor TO the role");
+                }
+                self.shared.own.add(s.backend_pid);
+                m.server_version
+                    .with_label_values(&[tname])
+                    .set(s.server_version_num as f64);
+                let up = self.set_lane(true);
+                let version = s.server_version.clone();
+                self.state.update_status(self.ti, |st| {
+                    st.up = up;
+                    st.server_version = Some(version);
+                    st.last_error = None;
+                    st.unresponsive = None;
+                });
+                self.last_connect_error = None;
+                self.backoff = Duration::from_millis(500);
+                let now = Instant::now();
+                for e in &mut self.entries {
+                    e.next = now;
+                }
+                self.session = Some(s);
+                true
+            }
+            Err(err) => {
+                let msg = err.to_string();
+                if self.last_connect_error.as_deref() != Some(msg.as_str()) {
+                    tracing::warn!(target = tname, lane = ?lane, error = %msg,
+                        retry_in = ?self.backoff, "cannot connect; retrying with backoff");
+                } else {
+                    tracing::debug!(target = tname, lane = ?lane, error = %msg, "still cannot connect");
+                }
+                self.last_connect_error = Some(msg.clone());
+                m.connect_errors.with_label_values(&[tname]).inc();
+                self.set_lane(false);
+                for e in &mut self.entries {
+                    fail_entry(&self.state, self.ti, tname, e);
+                }
+                self.state.update_status(self.ti, |st| {
+                    st.polled_once = true;
+                    st.up = false;
+                    st.last_error = Some(msg);
+                });
+                let wait = self.backoff.mul_f64(0.75 + 0.5 * jitter(&mut self.seed));
+                tokio::time::sleep(wait).await;
+                self.backoff = (self.backoff * 2).min(Duration::from_secs(30));
+                false
+            }
+        }
+    }
+
+    /// Every 60 s when discovery is on: entries for new databases, and none
+    /// (nor their series) for vanished ones.
+    async fn discover_databases(&mut self) {
+        if !self.discover || Instant::now() < self.next_discovery {
+            return;
+        }
+        self.next_discovery = Instant::now() + Duration::from_secs(60);
+        let target = &self.settings.targets[self.ti];
+        let s = self.session.as_ref().expect("session just ensured");
+        let rows = match s.client.query(DISCOVER_SQL, &[]).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                tracing::warn!(target = %target.name, error = %db::error_text(&err), "database discovery failed");
+                return;
+            }
+        };
+        let found: BTreeSet<String> = rows
+            .iter()
+            .filter_map(|r| {
+                r.try_get::<_, crate::collector::LossyText>(0)
+                    .ok()
+                    .map(|t| t.0)
+            })
+            .filter(|d| !target.exclude_databases.contains(d))
+            .collect();
+        let listed: BTreeSet<String> = std::iter::once(self.main_db.clone())
+            .chain(target.databases.iter().cloned())
+            .collect();
+        let (state, ti) = (&self.state, self.ti);
+        self.entries.retain_mut(|e| {
+            let keep = e.factory.scope == Scope::Server
+                || e.factory.app
+                || !e.factory.databases.is_empty()
+                || listed.contains(&e.datname)
+                || found.contains(&e.datname);
+            if !keep {
+                state.remove(&e.key(ti));
+            }
+            keep
+        });
+        for d in &found {
+            for f in self.factories.iter().filter(|f| discoverable(f)) {
+                if !self
+                    .entries
+                    .iter()
+                    .any(|e| e.factory.name == f.name && &e.datname == d)
+                {
+                    let e = new_entry(f, d);
+                    init_entry_metrics(&self.state.metrics, &target.name, &e);
+                    self.entries.push(e);
+                }
+            }
+        }
+    }
+
+    /// Runs the due entries: those in the target's own database on the lane's
+    /// session, then the others. Returns true when the session was lost.
+    async fn run_due(&mut self) -> bool {
+        let now = Instant::now();
+        let tname = self.settings.targets[self.ti].name.as_str();
+        let s = self.session.as_ref().expect("session just ensured");
+        for e in self
+            .entries
+            .iter_mut()
+            .filter(|e| e.next <= now && e.datname == self.main_db)
+        {
+            if run_entry(&self.state, self.ti, tname, e, s, &self.shared.own).await {
+                return true;
+            }
+        }
+        self.visit_other_databases(now).await;
+        false
+    }
+
+    /// Per-database collectors elsewhere: one database at a time, each on a
+    /// connection opened for the visit and closed after it.
+    async fn visit_other_databases(&mut self, now: Instant) {
+        let target = &self.settings.targets[self.ti];
+        let tname = target.name.as_str();
+        let other_dbs: BTreeSet<String> = self
+            .entries
+            .iter()
+            .filter(|e| e.next <= now && e.datname != self.main_db)
+            .map(|e| e.datname.clone())
+            .collect();
+        for d in other_dbs {
+            let due = |e: &&mut Entry| e.next <= now && e.datname == d;
+            match db::connect(
+                target,
+                Some(&d),
+                &self.settings.session,
+                self.statement_timeout,
+            )
+            .await
+            {
+                Ok(visit) => {
+                    if self.failed_dbs.remove(&d) {
+                        tracing::info!(target = tname, datname = %d, "database reachable again");
                     }
-                    Err(err) => {
-                        if failed_dbs.insert(d.clone()) {
-                            tracing::warn!(target = tname, datname = %d, error = %err, "cannot connect to database");
-                        }
-                        for e in entries
-                            .iter_mut()
-                            .filter(|e| e.next <= now && e.datname == d)
+                    self.shared.own.add(visit.backend_pid);
+                    for e in self.entries.iter_mut().filter(due) {
+                        if run_entry(&self.state, self.ti, tname, e, &visit, &self.shared.own).await
                         {
-                            fail_entry(&state, ti, tname, e);
-                            m.collector_errors
-                                .with_label_values(&[tname, e.factory.name, &e.datname, "error"])
-                                .inc();
-                            e.next = Instant::now() + e.factory.schedule.interval;
+                            break;
                         }
+                    }
+                    self.shared.own.remove(visit.backend_pid);
+                }
+                Err(err) => {
+                    if self.failed_dbs.insert(d.clone()) {
+                        tracing::warn!(target = tname, datname = %d, error = %err, "cannot connect to database");
+                    }
+                    for e in self.entries.iter_mut().filter(due) {
+                        fail_entry(&self.state, self.ti, tname, e);
+                        self.state
+                            .metrics
+                            .collector_errors
+                            .with_label_values(&[tname, &e.factory.name, &e.datname, "error"])
+                            .inc();
+                        e.next = Instant::now() + e.factory.schedule.interval;
                     }
                 }
             }
         }
-        state.update_status(ti, |st| st.polled_once = true);
-        if lost {
-            let s = session.take().expect("session");
-            tracing::warn!(target = tname, lane = ?lane, "connection lost; reconnecting");
-            shared.own.remove(s.backend_pid);
-            drop(s);
-            let up = set_lane(false);
-            for e in &mut entries {
-                fail_entry(&state, ti, tname, e);
-            }
-            state.update_status(ti, |st| {
-                st.up = up;
-                st.last_error = Some("connection lost".into());
-            });
-            continue;
+    }
+
+    /// The session broke: drop it, fail every entry, mark the lane down.
+    fn lose_session(&mut self) {
+        let s = self.session.take().expect("session");
+        let tname = self.settings.targets[self.ti].name.as_str();
+        tracing::warn!(target = tname, lane = ?self.lane, "connection lost; reconnecting");
+        self.shared.own.remove(s.backend_pid);
+        drop(s);
+        let up = self.set_lane(false);
+        for e in &mut self.entries {
+            fail_entry(&self.state, self.ti, tname, e);
         }
-        let next = entries
-            .iter()
-            .map(|e| e.next)
-            .min()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        tokio::time::sleep_until(next.into()).await;
+        self.state.update_status(self.ti, |st| {
+            st.up = up;
+            st.last_error = Some("connection lost".into());
+        });
     }
 }

@@ -4,6 +4,9 @@
 //! A snapshot replaces the previous one whole; a failed run removes it. The
 //! HTTP side only takes a read lock long enough to clone `Arc`s, so a scrape
 //! never waits on the database.
+//!
+//! Must not touch: connections, collectors or HTTP; it is a passive store
+//! the poller fills and the server reads.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -15,7 +18,7 @@ use crate::selfmetrics::SelfMetrics;
 pub type Snapshot = Arc<Vec<Rendered>>;
 
 /// (target index, collector, database the collector ran in).
-pub type Key = (usize, &'static str, String);
+pub type Key = (usize, Arc<str>, String);
 
 #[derive(Debug, Clone, Default)]
 pub struct TargetStatus {
@@ -51,15 +54,6 @@ impl State {
         }
     }
 
-    /// The snapshots of one target.
-    pub fn target_snapshots(&self, target: usize) -> Vec<Snapshot> {
-        let map = self.snapshots.read().expect("snapshot lock");
-        map.iter()
-            .filter(|(k, _)| k.0 == target)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-
     pub fn put(&self, key: Key, snap: Vec<Rendered>) {
         self.snapshots
             .write()
@@ -69,6 +63,15 @@ impl State {
 
     pub fn remove(&self, key: &Key) {
         self.snapshots.write().expect("snapshot lock").remove(key);
+    }
+
+    /// The current snapshots of one target, for the window's tick.
+    pub fn target_snapshots(&self, target: usize) -> Vec<Snapshot> {
+        let map = self.snapshots.read().expect("snapshot lock");
+        map.iter()
+            .filter(|(k, _)| k.0 == target)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     /// The current snapshots, in a stable order.

@@ -32,15 +32,16 @@
 //! | `pgmig_migration_window_start_timestamp_seconds` | gauge | target |
 //! | `pgmig_migration_window_source` | gauge | target, source |
 //! | `pgmig_migration_in_flight` | gauge | target, reason |
+//!
+//! Owns the window's logic; its config section is
+//! [`crate::config::window`]'s. Must not touch connections or HTTP.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use crate::exposition::Rendered;
-use serde::Deserialize;
 
-use crate::duration::PromDuration;
+pub use crate::config::window::WindowConfig;
 use crate::exposition::{label_value, Family};
 
 pub const SOURCES: &[&str] = &[
@@ -75,70 +76,6 @@ pub const SCHEMA_CHANGING: &[&str] = &[
     "DROP TABLE",
     "OTHER DDL",
 ];
-
-const AUTO: &[&str] = &["ddl", "migration_lock", "framework_dirty", "backfill"];
-
-/// The `window` section of the config file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WindowConfig {
-    /// Which automatic sources open a window (`ddl`, `migration_lock`, `framework_dirty`, `backfill`).
-    #[serde(default = "default_auto")]
-    pub auto: Vec<String>,
-    /// How long a window stays open after its last automatic source cleared.
-    #[serde(default = "default_close_after")]
-    pub close_after: PromDuration,
-    /// The longest an explicitly opened window stays open without being closed.
-    #[serde(default = "default_max_explicit")]
-    pub max_explicit: PromDuration,
-    /// The longest an automatically opened window stays open, sources or not.
-    #[serde(default = "default_max_explicit")]
-    pub max_auto: PromDuration,
-    /// How long each in-flight reason stays 1 after its last evidence.
-    #[serde(default = "default_in_flight_hold")]
-    pub in_flight_hold: PromDuration,
-    /// A file holding the bearer token of the open/close API; the API is off without it.
-    pub api_token_file: Option<std::path::PathBuf>,
-}
-
-fn default_auto() -> Vec<String> {
-    AUTO.iter().map(|s| s.to_string()).collect()
-}
-fn default_close_after() -> PromDuration {
-    PromDuration(Duration::from_secs(120))
-}
-fn default_max_explicit() -> PromDuration {
-    PromDuration(Duration::from_secs(6 * 3600))
-}
-fn default_in_flight_hold() -> PromDuration {
-    PromDuration(Duration::from_secs(60))
-}
-
-impl Default for WindowConfig {
-    fn default() -> Self {
-        WindowConfig {
-            auto: default_auto(),
-            close_after: default_close_after(),
-            max_explicit: default_max_explicit(),
-            max_auto: default_max_explicit(),
-            in_flight_hold: default_in_flight_hold(),
-            api_token_file: None,
-        }
-    }
-}
-
-impl WindowConfig {
-    pub fn validate(&self) -> Result<(), String> {
-        for s in &self.auto {
-            if !AUTO.contains(&s.as_str()) {
-                return Err(format!(
-                    "window.auto: unknown source {s:?} (ddl, migration_lock, framework_dirty, backfill)"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// What one tick's snapshots of a target show.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -277,7 +214,10 @@ impl Windows {
         }
         let auto: Vec<&'static str> = active
             .into_iter()
-            .filter(|s| AUTO.contains(s) && self.cfg.auto.iter().any(|a| a == s))
+            .filter(|s| {
+                crate::config::window::AUTO_SOURCES.contains(s)
+                    && self.cfg.auto.iter().any(|a| a == s)
+            })
             .collect();
         if auto.is_empty() {
             w.auto_exhausted = false;
@@ -376,6 +316,8 @@ impl Windows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::duration::PromDuration;
+    use std::time::Duration;
 
     fn seen(active: &[&'static str]) -> Observed {
         Observed {

@@ -153,7 +153,10 @@ fn hostile_label_values_round_trip_in_text_and_openmetrics() {
         // No raw newline inside a sample: every line is a comment or a sample.
         for line in body.lines() {
             assert!(
-                line.starts_with('#') || line.starts_with("pg") || line.starts_with("hostile_"),
+                line.starts_with('#')
+                    || line.starts_with("pg")
+                    || line.starts_with("process_")
+                    || line.starts_with("hostile_"),
                 "a line broken by an unescaped value: {line:?}"
             );
         }

@@ -12,7 +12,8 @@
 //! - a unit and a description on every panel; links between the dashboards;
 //! - `generate.py --check` (the committed JSON is what the script writes) and
 //!   `generate.py --lint` pass;
-//! - every metric name in a query is in docs/metrics.md or is a recording rule
+//! - every metric name in a query is in the metric catalogue (src/catalogue.rs,
+//!   which generates docs/metrics.md) or is a recording rule
 //!   of alerts/*.yml;
 //! - `generate.py --queries` prints every query as `uid\ttitle\texpr`;
 //!   `generate.py --conditions` only queries of that list, with the condition
@@ -515,15 +516,11 @@ fn dashboards_follow_the_conventions() {
 // Metric names
 // ---------------------------------------------------------------------------
 
-/// name -> type, from the table rows of docs/metrics.md.
+/// name -> type, from the exporter's metric catalogue (src/catalogue.rs),
+/// which docs/metrics.md is generated from.
 fn documented_metrics() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(root().join("docs/metrics.md")).unwrap();
-    text.lines()
-        .filter(|l| l.starts_with("| `pgmig_"))
-        .map(|l| {
-            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
-            (cells[0].trim_matches('`').to_string(), cells[1].to_string())
-        })
+    pg_migration_exporter::catalogue::all()
+        .map(|m| (m.name.to_string(), m.kind.as_str().to_string()))
         .collect()
 }
 

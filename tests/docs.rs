@@ -1,6 +1,8 @@
-//! docs/metrics.md and the code must agree: every metric name in the source
-//! is documented, every documented metric exists in the source, and a real
-//! scrape serves each family with the documented type and labels.
+//! The metric catalogue (src/catalogue.rs), docs/metrics.md and the code
+//! must agree: docs/metrics.md is exactly what the catalogue generates,
+//! every metric name in the source is catalogued, every catalogued metric
+//! exists in the source, and a real scrape serves each family with the
+//! catalogued type, labels and help.
 
 mod common;
 
@@ -8,40 +10,57 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use common::PgCluster;
+use pg_migration_exporter::catalogue;
 
-struct Doc {
-    kind: String,
-    labels: BTreeSet<String>,
-}
-
-fn documented() -> BTreeMap<String, Doc> {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md"))
-            .unwrap();
-    let mut out = BTreeMap::new();
-    let rows = |l: &&str| l.starts_with("| `pgmig_") || l.starts_with("| `process_");
-    for line in text.lines().filter(rows) {
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
-        let name = cells[0].trim_matches('`').to_string();
-        let labels = cells[2]
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
-        assert!(
-            out.insert(
-                name.clone(),
-                Doc {
-                    kind: cells[1].to_string(),
-                    labels
-                }
+/// `PGMIG_UPDATE_DOCS=1 cargo test --test docs metrics_md` rewrites
+/// docs/metrics.md from the catalogue; otherwise any difference fails.
+#[test]
+fn metrics_md_is_generated_from_the_catalogue() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/metrics.md");
+    let generated = catalogue::metrics_md();
+    if std::env::var_os("PGMIG_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap();
+    if on_disk != generated {
+        let line = on_disk
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .map_or(
+                on_disk.lines().count().min(generated.lines().count()),
+                |i| i,
             )
-            .is_none(),
-            "{name} documented twice"
+            + 1;
+        panic!(
+            "docs/metrics.md differs from what src/catalogue.rs generates, first at line {line}:\n  on disk:   {:?}\n  generated: {:?}\nedit src/catalogue.rs and run PGMIG_UPDATE_DOCS=1 cargo test --test docs metrics_md",
+            on_disk.lines().nth(line - 1).unwrap_or(""),
+            generated.lines().nth(line - 1).unwrap_or("")
         );
     }
-    out
+}
+
+#[test]
+fn the_catalogue_names_each_metric_once_and_follows_the_conventions() {
+    let mut seen = BTreeSet::new();
+    for m in catalogue::all() {
+        assert!(seen.insert(m.name), "{} catalogued twice", m.name);
+        // The standard process metrics keep their client-library names.
+        assert!(
+            m.name.starts_with("pgmig_")
+                || (m.collector == "process" && m.name.starts_with("process_")),
+            "{}",
+            m.name
+        );
+        assert_eq!(
+            m.kind == catalogue::Kind::Counter,
+            m.name.ends_with("_total"),
+            "{}: counters, and only counters, end in _total",
+            m.name
+        );
+        assert!(!m.labels.contains(&"le"), "{}", m.name);
+    }
+    assert!(seen.len() > 100, "only {} metrics", seen.len());
 }
 
 /// Every `"pgmig_..."` and `"process_..."` string literal in src/.
@@ -51,7 +70,7 @@ fn names_in_source() -> BTreeSet<String> {
             let p = e.path();
             if p.is_dir() {
                 walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "rs") {
+            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("catalogue.rs") {
                 let full = std::fs::read_to_string(&p).unwrap();
                 // Unit tests build made-up families; only the shipped code counts.
                 let text = full.split("#[cfg(test)]").next().unwrap();
@@ -80,23 +99,23 @@ fn names_in_source() -> BTreeSet<String> {
 }
 
 #[test]
-fn every_metric_in_the_source_is_documented_and_vice_versa() {
-    let docs: BTreeSet<String> = documented().into_keys().collect();
+fn every_metric_in_the_source_is_catalogued_and_vice_versa() {
+    let docs: BTreeSet<String> = catalogue::all().map(|m| m.name.to_string()).collect();
     let code = names_in_source();
     let undocumented: Vec<_> = code.difference(&docs).collect();
     let stale: Vec<_> = docs.difference(&code).collect();
     assert!(
         undocumented.is_empty(),
-        "in the code, missing from docs/metrics.md: {undocumented:?}"
+        "in the code, missing from src/catalogue.rs: {undocumented:?}"
     );
     assert!(
         stale.is_empty(),
-        "in docs/metrics.md, not in the code: {stale:?}"
+        "in src/catalogue.rs, not in the code: {stale:?}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_real_scrape_serves_the_documented_types_and_labels() {
+async fn a_real_scrape_serves_the_catalogued_types_labels_and_help() {
     let pg = PgCluster::start_new(common::scenario::SERVER_CONF);
     let db = "postgres";
     let setup = pg.connect(db).await;
@@ -109,14 +128,20 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
     let mut texts = Vec::new();
     common::scenario::play(&pg, db, &exporter, |text| texts.push(text)).await;
 
-    let docs = documented();
+    let docs: BTreeMap<&str, &catalogue::Metric> = catalogue::all().map(|m| (m.name, m)).collect();
     let mut seen_types: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen_help: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_labels: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for text in &texts {
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("# TYPE ") {
                 let (name, kind) = rest.split_once(' ').unwrap();
                 seen_types.insert(name.to_string(), kind.to_string());
+            }
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, help) = rest.split_once(' ').unwrap();
+                let help = help.replace("\\n", "\n").replace("\\\\", "\\");
+                seen_help.insert(name.to_string(), help);
             }
         }
         for s in common::Metrics::parse(text).samples {
@@ -135,17 +160,26 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
     }
     for (name, kind) in &seen_types {
         let doc = docs
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is served but not documented"));
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{name} is served but not catalogued"));
         assert_eq!(
-            &doc.kind, kind,
-            "{name}: documented type {} but served {kind}",
-            doc.kind
+            doc.kind.as_str(),
+            kind,
+            "{name}: catalogued type {} but served {kind}",
+            doc.kind.as_str()
         );
+        let labels: BTreeSet<String> = doc.labels.iter().map(|l| l.to_string()).collect();
         assert_eq!(
-            &doc.labels, &seen_labels[name],
-            "{name}: documented labels differ from served ones"
+            &labels, &seen_labels[name],
+            "{name}: catalogued labels differ from served ones"
         );
+        if let Some(help) = doc.help {
+            assert_eq!(
+                Some(help),
+                seen_help.get(name).map(String::as_str),
+                "{name}: catalogued help differs from the served HELP"
+            );
+        }
     }
     // pg_stat_wal exists from 14 on.
     let v: i32 = pg
@@ -162,11 +196,11 @@ async fn a_real_scrape_serves_the_documented_types_and_labels() {
     ];
     let missing: Vec<_> = docs
         .keys()
-        .filter(|n| !seen_types.contains_key(*n))
-        .filter(|n| v >= 140000 || !only_14.contains(&n.as_str()))
+        .filter(|n| !seen_types.contains_key(**n))
+        .filter(|n| v >= 140000 || !only_14.contains(*n))
         .collect();
     assert!(
         missing.is_empty(),
-        "documented but never served in the full scenario: {missing:?}"
+        "catalogued but never served in the full scenario: {missing:?}"
     );
 }

@@ -77,6 +77,56 @@ async fn ddl_opens_the_window_and_it_closes_after_the_grace_period() {
     });
 }
 
+/// The frameworks collector feeds the window too: a golang-migrate history
+/// table left dirty opens it with source `framework_dirty`, and fixing the
+/// row closes it after the grace period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dirty_migration_opens_the_window_until_it_is_fixed() {
+    let pg = PgCluster::shared();
+    let db = pg.create_database("window_dirty").await;
+    let c = pg.connect(&db).await;
+    c.batch_execute(
+        "CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null);
+         INSERT INTO schema_migrations VALUES (20240503120000, false);",
+    )
+    .await
+    .unwrap();
+    let cfg = config(
+        "dirty.yml",
+        "window: {close_after: 2s}\ncollectors:\n  frameworks: {interval: 1s}\n",
+    );
+    let e = Exporter::start(
+        &["--config.file", &cfg],
+        &[
+            ("PGMIG_DATABASE_URL", &pg.url(&db)),
+            ("PGMIG_TARGET_NAME", "w"),
+        ],
+    );
+    let dirty_source = |m: &common::Metrics| {
+        m.get(
+            "pgmig_migration_window_source",
+            &[("target", "w"), ("source", "framework_dirty")],
+        )
+    };
+    e.wait_for("a clean history and a closed window", T, |m| {
+        (m.get("pgmig_migration_dirty", &[("tool", "golang-migrate")]) == Some(0.0)
+            && open(m) == Some(0.0))
+        .then_some(())
+    });
+    c.batch_execute("UPDATE schema_migrations SET dirty = true")
+        .await
+        .unwrap();
+    e.wait_for("the window opened by the dirty migration", T, |m| {
+        (open(m) == Some(1.0) && dirty_source(m) == Some(1.0)).then_some(())
+    });
+    c.batch_execute("UPDATE schema_migrations SET dirty = false")
+        .await
+        .unwrap();
+    e.wait_for("the window closed after the fix", T, |m| {
+        (open(m) == Some(0.0) && dirty_source(m) == Some(0.0)).then_some(())
+    });
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_api_needs_the_token() {
     let pg = PgCluster::shared();

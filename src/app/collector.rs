@@ -34,7 +34,9 @@ use tokio_postgres::SimpleQueryMessage;
 
 use super::config::{AppCollector, AppMetric, MetricType, Start};
 use super::value::{self, Parsed, Problem};
-use crate::collector::{quote_ident, CollectError, CollectFuture, Collector, Ctx, Output};
+use crate::collector::{
+    quote_ident, CollectError, CollectFuture, Collector, Ctx, Observation, Output,
+};
 use crate::exposition::Family;
 
 /// Cumulative histogram state of one series.
@@ -57,7 +59,7 @@ enum Watermark {
 
 pub struct AppRuntime {
     cfg: Arc<AppCollector>,
-    name: &'static str,
+    name: Arc<str>,
     columns_checked: bool,
     watermark: Watermark,
     counters: Vec<BTreeMap<Vec<String>, f64>>,
@@ -70,7 +72,7 @@ pub struct AppRuntime {
 }
 
 impl AppRuntime {
-    pub fn new(cfg: Arc<AppCollector>, name: &'static str) -> AppRuntime {
+    pub fn new(cfg: Arc<AppCollector>, name: Arc<str>) -> AppRuntime {
         let n = cfg.metrics.len();
         AppRuntime {
             cfg,
@@ -131,7 +133,7 @@ impl AppRuntime {
             .client
             .simple_query(&full)
             .await
-            .map_err(|e| CollectError::query(self.name, e))?;
+            .map_err(|e| CollectError::query(self.name.to_string(), e))?;
         Ok(last_result(msgs))
     }
 
@@ -143,7 +145,7 @@ impl AppRuntime {
             for c in m.label_columns.iter().chain(m.value.iter()) {
                 if !cols.iter().any(|x| x == c) {
                     return Err(CollectError::Column {
-                        collector: self.name,
+                        collector: self.name.to_string().into(),
                         column: c.clone(),
                         message: format!(
                             "metric {} expects this column, but the query returns only: {}",
@@ -159,10 +161,11 @@ impl AppRuntime {
     }
 
     fn problem(&self, ctx: &Ctx<'_>, m: &AppMetric, p: Problem) {
-        ctx.metrics
-            .app_value_errors
-            .with_label_values(&[ctx.target, &self.cfg.name, &m.name, p.as_str()])
-            .inc();
+        ctx.observe(Observation::AppValueProblem {
+            collector: self.cfg.name.clone(),
+            metric: m.name.clone(),
+            reason: p.as_str(),
+        });
     }
 
     /// The label values of a row for a metric, in label order (columns, then static).
@@ -267,6 +270,49 @@ impl AppRuntime {
         Ok(out)
     }
 
+    /// Adds one new row's value to a metric's counter or histogram, within
+    /// the metric's series limit.
+    fn accumulate(&mut self, i: usize, m: &AppMetric, lv: Vec<String>, v: f64) {
+        match m.kind {
+            MetricType::Histogram => {
+                let n = self.hists[i].len();
+                let h = match self.hists[i].get_mut(&lv) {
+                    Some(h) => h,
+                    None if n >= m.max_series => {
+                        self.dropped[i] += 1;
+                        return;
+                    }
+                    None => {
+                        self.fresh[i].insert(lv.clone());
+                        self.hists[i].entry(lv).or_insert(Hist {
+                            counts: vec![0; m.buckets.len()],
+                            sum: 0.0,
+                            count: 0,
+                        })
+                    }
+                };
+                for (b, c) in m.buckets.iter().zip(h.counts.iter_mut()) {
+                    if v <= *b {
+                        *c += 1;
+                    }
+                }
+                h.sum += v;
+                h.count += 1;
+            }
+            _ => {
+                let n = self.counters[i].len();
+                match self.counters[i].get_mut(&lv) {
+                    Some(c) => *c += v,
+                    None if n >= m.max_series => self.dropped[i] += 1,
+                    None => {
+                        self.fresh[i].insert(lv.clone());
+                        self.counters[i].insert(lv, v);
+                    }
+                }
+            }
+        }
+    }
+
     async fn incremental(&mut self, ctx: &Ctx<'_>) -> Result<Output, CollectError> {
         let inc = self.cfg.incremental.clone().expect("incremental collector");
         for f in &mut self.fresh {
@@ -323,44 +369,7 @@ impl AppRuntime {
                 let Some(v) = self.value(ctx, m, row, true) else {
                     continue;
                 };
-                match m.kind {
-                    MetricType::Histogram => {
-                        let n = self.hists[i].len();
-                        let h = match self.hists[i].get_mut(&lv) {
-                            Some(h) => h,
-                            None if n >= m.max_series => {
-                                self.dropped[i] += 1;
-                                continue;
-                            }
-                            None => {
-                                self.fresh[i].insert(lv.clone());
-                                self.hists[i].entry(lv).or_insert(Hist {
-                                    counts: vec![0; m.buckets.len()],
-                                    sum: 0.0,
-                                    count: 0,
-                                })
-                            }
-                        };
-                        for (b, c) in m.buckets.iter().zip(h.counts.iter_mut()) {
-                            if v <= *b {
-                                *c += 1;
-                            }
-                        }
-                        h.sum += v;
-                        h.count += 1;
-                    }
-                    _ => {
-                        let n = self.counters[i].len();
-                        match self.counters[i].get_mut(&lv) {
-                            Some(c) => *c += v,
-                            None if n >= m.max_series => self.dropped[i] += 1,
-                            None => {
-                                self.fresh[i].insert(lv.clone());
-                                self.counters[i].insert(lv, v);
-                            }
-                        }
-                    }
-                }
+                self.accumulate(i, m, lv, v);
             }
         }
         if let Some(last) = rows.last() {
@@ -429,10 +438,6 @@ impl AppRuntime {
 }
 
 impl Collector for AppRuntime {
-    fn name(&self) -> &'static str {
-        self.name
-    }
-
     fn min_server_version(&self) -> i32 {
         self.cfg.min_server_version.unwrap_or(130000)
     }

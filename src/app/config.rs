@@ -13,29 +13,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::signals::MetricType;
 use super::signals::Signal;
 use crate::duration::PromDuration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MetricType {
-    Gauge,
-    Counter,
-    Histogram,
-    /// Value always 1; the labels carry the information (info and enum-style series).
-    Info,
-}
-
-impl MetricType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricType::Gauge => "gauge",
-            MetricType::Counter => "counter",
-            MetricType::Histogram => "histogram",
-            MetricType::Info => "info",
-        }
-    }
-}
 
 /// Where an incremental collector starts reading at its first run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -174,148 +154,7 @@ impl TryFrom<RawCollector> for AppCollector {
         let mut names = HashSet::new();
         let mut metrics = Vec::new();
         for m in r.metrics {
-            let (name, kind, help, signal) = match (&m.name, m.signal) {
-                (Some(_), Some(_)) | (None, None) => {
-                    return Err(format!(
-                        "app collector {c}: metric {}: set exactly one of name and signal",
-                        m.name
-                            .as_deref()
-                            .or(m.signal.map(|s| s.metric_name()))
-                            .unwrap_or("(unnamed)")
-                    ))
-                }
-                (Some(n), None) => {
-                    if !valid_name(n) {
-                        return Err(format!(
-                            "app collector {c}: metric {n:?}: not a valid metric name"
-                        ));
-                    }
-                    if n.starts_with("pgmig_") {
-                        return Err(format!(
-                            "app collector {c}: metric {n}: names starting with pgmig_ belong to the exporter's built-in metrics; use a signal or another prefix"
-                        ));
-                    }
-                    let kind = m.kind.ok_or_else(|| {
-                        format!("app collector {c}: metric {n}: type is required")
-                    })?;
-                    let help = m
-                        .help
-                        .clone()
-                        .unwrap_or_else(|| format!("From app collector {c}."));
-                    (n.clone(), kind, help, None)
-                }
-                (None, Some(s)) => {
-                    if m.kind.is_some_and(|k| k != s.kind()) {
-                        return Err(format!(
-                            "app collector {c}: metric {}: signal {} is a {}; drop type",
-                            s.metric_name(),
-                            s.as_str(),
-                            s.kind().as_str()
-                        ));
-                    }
-                    let help = m
-                        .help
-                        .clone()
-                        .unwrap_or_else(|| format!("{} (app collector {c}).", s.help()));
-                    (s.metric_name().to_string(), s.kind(), help, Some(s))
-                }
-            };
-            let err = |msg: String| format!("app collector {c}: metric {name}: {msg}");
-            if kind == MetricType::Counter && !name.ends_with("_total") {
-                return Err(err("a counter's name must end in _total".into()));
-            }
-            if !names.insert(name.clone()) {
-                return Err(err("defined twice in this collector".into()));
-            }
-            let mut seen = HashSet::new();
-            for l in m.labels.iter().chain(m.static_labels.keys()) {
-                if !valid_name(l) || l.starts_with("__") {
-                    return Err(err(format!("label {l:?} is not a valid label name")));
-                }
-                if matches!(l.as_str(), "target" | "datname" | "le" | "collector") {
-                    return Err(err(format!("label {l:?} is set by the exporter")));
-                }
-                // Prometheus sets these on every scraped series: ours would
-                // arrive renamed (exported_job) or replace the scrape's own.
-                if matches!(l.as_str(), "job" | "instance") {
-                    return Err(err(format!(
-                        "label {l:?} is set by Prometheus at scrape time: use another name (e.g. batch_{l})"
-                    )));
-                }
-                if !seen.insert(l.clone()) {
-                    return Err(err(format!("label {l} is listed twice")));
-                }
-            }
-            if let Some(s) = signal {
-                for req in s.required_labels() {
-                    if !seen.contains(*req) {
-                        return Err(err(format!(
-                            "signal {} needs label {req} (a label column or a static label)",
-                            s.as_str()
-                        )));
-                    }
-                }
-            }
-            let buckets = m.buckets.clone().unwrap_or_default();
-            match kind {
-                MetricType::Histogram => {
-                    if buckets.is_empty() {
-                        return Err(err("a histogram needs buckets".into()));
-                    }
-                    if buckets.windows(2).any(|w| w[0] >= w[1])
-                        || buckets.iter().any(|b| !b.is_finite())
-                    {
-                        return Err(err("buckets must be finite and strictly increasing".into()));
-                    }
-                    if r.incremental.is_none() {
-                        return Err(err(
-                            "a histogram needs an incremental collector (it observes each new row)"
-                                .into(),
-                        ));
-                    }
-                }
-                _ if m.buckets.is_some() => {
-                    return Err(err("buckets apply to histograms only".into()))
-                }
-                MetricType::Gauge | MetricType::Info if r.incremental.is_some() => {
-                    return Err(err(format!(
-                        "a {} needs a collector without incremental (it reports the current state)",
-                        kind.as_str()
-                    )))
-                }
-                _ => {}
-            }
-            let value = match (kind, &m.value) {
-                (MetricType::Info, Some(_)) => {
-                    return Err(err(
-                        "an info metric has no value column (its value is 1)".into()
-                    ))
-                }
-                (MetricType::Info, None) => None,
-                (MetricType::Counter, None) if r.incremental.is_some() => None,
-                (_, None) => {
-                    return Err(err(
-                        "value (the column holding the value) is required".into()
-                    ))
-                }
-                (_, Some(v)) => Some(v.clone()),
-            };
-            let scale = m.scale.unwrap_or(1.0);
-            if !scale.is_finite() || scale == 0.0 {
-                return Err(err("scale must be a finite, non-zero number".into()));
-            }
-            metrics.push(AppMetric {
-                name,
-                help,
-                kind,
-                signal,
-                label_columns: m.labels,
-                static_labels: m.static_labels,
-                value,
-                scale,
-                buckets,
-                max_series: m.max_series.unwrap_or(DEFAULT_MAX_SERIES),
-            });
+            metrics.push(metric(c, r.incremental.is_some(), m, &mut names)?);
         }
         Ok(AppCollector {
             name: r.name,
@@ -329,6 +168,170 @@ impl TryFrom<RawCollector> for AppCollector {
             metrics,
         })
     }
+}
+
+/// One metric of an app collector, checked: its name, type and help (own or
+/// from its signal), labels, buckets and value column.
+fn metric(
+    c: &str,
+    incremental: bool,
+    m: RawMetric,
+    names: &mut HashSet<String>,
+) -> Result<AppMetric, String> {
+    let (name, kind, help, signal) = metric_identity(c, &m)?;
+    let err = |msg: String| format!("app collector {c}: metric {name}: {msg}");
+    if kind == MetricType::Counter && !name.ends_with("_total") {
+        return Err(err("a counter's name must end in _total".into()));
+    }
+    if !names.insert(name.clone()) {
+        return Err(err("defined twice in this collector".into()));
+    }
+    check_labels(&m, signal, &err)?;
+    let buckets = m.buckets.clone().unwrap_or_default();
+    match kind {
+        MetricType::Histogram => {
+            if buckets.is_empty() {
+                return Err(err("a histogram needs buckets".into()));
+            }
+            if buckets.windows(2).any(|w| w[0] >= w[1]) || buckets.iter().any(|b| !b.is_finite()) {
+                return Err(err("buckets must be finite and strictly increasing".into()));
+            }
+            if !incremental {
+                return Err(err(
+                    "a histogram needs an incremental collector (it observes each new row)".into(),
+                ));
+            }
+        }
+        _ if m.buckets.is_some() => return Err(err("buckets apply to histograms only".into())),
+        MetricType::Gauge | MetricType::Info if incremental => {
+            return Err(err(format!(
+                "a {} needs a collector without incremental (it reports the current state)",
+                kind.as_str()
+            )))
+        }
+        _ => {}
+    }
+    let value = match (kind, &m.value) {
+        (MetricType::Info, Some(_)) => {
+            return Err(err(
+                "an info metric has no value column (its value is 1)".into()
+            ))
+        }
+        (MetricType::Info, None) => None,
+        (MetricType::Counter, None) if incremental => None,
+        (_, None) => {
+            return Err(err(
+                "value (the column holding the value) is required".into()
+            ))
+        }
+        (_, Some(v)) => Some(v.clone()),
+    };
+    let scale = m.scale.unwrap_or(1.0);
+    if !scale.is_finite() || scale == 0.0 {
+        return Err(err("scale must be a finite, non-zero number".into()));
+    }
+    Ok(AppMetric {
+        name,
+        help,
+        kind,
+        signal,
+        label_columns: m.labels,
+        static_labels: m.static_labels,
+        value,
+        scale,
+        buckets,
+        max_series: m.max_series.unwrap_or(DEFAULT_MAX_SERIES),
+    })
+}
+
+/// (name, type, help, signal): either a name of its own with a type, or a signal.
+fn metric_identity(
+    c: &str,
+    m: &RawMetric,
+) -> Result<(String, MetricType, String, Option<Signal>), String> {
+    match (&m.name, m.signal) {
+        (Some(_), Some(_)) | (None, None) => Err(format!(
+            "app collector {c}: metric {}: set exactly one of name and signal",
+            m.name
+                .as_deref()
+                .or(m.signal.map(|s| s.metric_name()))
+                .unwrap_or("(unnamed)")
+        )),
+        (Some(n), None) => {
+            if !valid_name(n) {
+                return Err(format!(
+                    "app collector {c}: metric {n:?}: not a valid metric name"
+                ));
+            }
+            if n.starts_with("pgmig_") {
+                return Err(format!(
+                    "app collector {c}: metric {n}: names starting with pgmig_ belong to the exporter's built-in metrics; use a signal or another prefix"
+                ));
+            }
+            let kind = m
+                .kind
+                .ok_or_else(|| format!("app collector {c}: metric {n}: type is required"))?;
+            let help = m
+                .help
+                .clone()
+                .unwrap_or_else(|| format!("From app collector {c}."));
+            Ok((n.clone(), kind, help, None))
+        }
+        (None, Some(s)) => {
+            if m.kind.is_some_and(|k| k != s.kind()) {
+                return Err(format!(
+                    "app collector {c}: metric {}: signal {} is a {}; drop type",
+                    s.metric_name(),
+                    s.as_str(),
+                    s.kind().as_str()
+                ));
+            }
+            let help = m
+                .help
+                .clone()
+                .unwrap_or_else(|| format!("{} (app collector {c}).", s.help()));
+            Ok((s.metric_name().to_string(), s.kind(), help, Some(s)))
+        }
+    }
+}
+
+/// Label names are valid, not the exporter's, listed once, and include the
+/// ones the signal needs.
+fn check_labels(
+    m: &RawMetric,
+    signal: Option<Signal>,
+    err: &dyn Fn(String) -> String,
+) -> Result<(), String> {
+    let mut seen = HashSet::new();
+    for l in m.labels.iter().chain(m.static_labels.keys()) {
+        if !valid_name(l) || l.starts_with("__") {
+            return Err(err(format!("label {l:?} is not a valid label name")));
+        }
+        if matches!(l.as_str(), "target" | "datname" | "le" | "collector") {
+            return Err(err(format!("label {l:?} is set by the exporter")));
+        }
+        // Prometheus sets these on every scraped series: ours would
+        // arrive renamed (exported_job) or replace the scrape's own.
+        if matches!(l.as_str(), "job" | "instance") {
+            return Err(err(format!(
+                "label {l:?} is set by Prometheus at scrape time: use another name (e.g. batch_{l})"
+            )));
+        }
+        if !seen.insert(l.clone()) {
+            return Err(err(format!("label {l} is listed twice")));
+        }
+    }
+    if let Some(s) = signal {
+        for req in s.required_labels() {
+            if !seen.contains(*req) {
+                return Err(err(format!(
+                    "signal {} needs label {req} (a label column or a static label)",
+                    s.as_str()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl<'de> Deserialize<'de> for AppCollector {

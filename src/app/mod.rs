@@ -1,6 +1,9 @@
 //! App signals: user-defined SQL collectors over the application's own
 //! tables (`app_collectors` in the config file), the decision-signal
 //! vocabulary they feed, and the expected error codes of each operation.
+//!
+//! `app::config` and `app::signals` are config (parsed once, no I/O);
+//! `app::collector` and `app::value` are a collector and follow its rules.
 
 pub mod collector;
 pub mod config;

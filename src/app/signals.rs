@@ -5,7 +5,27 @@
 
 use serde::Deserialize;
 
-use super::config::MetricType;
+/// The type of an application metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricType {
+    Gauge,
+    Counter,
+    Histogram,
+    /// Value always 1; the labels carry the information (info and enum-style series).
+    Info,
+}
+
+impl MetricType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Counter => "counter",
+            MetricType::Histogram => "histogram",
+            MetricType::Info => "info",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -62,10 +62,7 @@ FROM pg_catalog.pg_replication_slots";
 struct Database;
 
 impl Collector for Database {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
+    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);

@@ -36,7 +36,7 @@ pub const SPEC: Spec = Spec {
             main_dbs: s
                 .targets
                 .iter()
-                .map(|t| (t.name.clone(), crate::poller::main_database(t)))
+                .map(|t| (t.name.clone(), t.main_database()))
                 .collect(),
         })
     },
@@ -64,10 +64,6 @@ impl Expected {
 }
 
 impl Collector for Expected {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let mut present = ctx.db_gauge(

@@ -467,6 +467,7 @@ fn epoch(expr: &str) -> String {
 /// The query that reads one history table. Every variant returns one row:
 /// `versions text[]`, `applied int8`, `last_applied float8`, `failed bool`,
 /// `dirty bool`, NULL where the tool does not record the thing.
+#[allow(clippy::too_many_lines)] // one SQL template per migration tool
 pub fn read_sql(d: &Detected) -> String {
     let t = d.table.sql_name();
     let (applied, last, failed, dirty, versions) = match d.tool {
@@ -692,31 +693,9 @@ struct Frameworks {
 }
 
 impl Collector for Frameworks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
-            let q = |e| CollectError::query(NAME, e);
-            let (schemas, names): (Vec<String>, Vec<String>) =
-                self.custom.iter().map(|c| split_table(&c.table)).unzip();
-            let rows = ctx
-                .query(CATALOG_SQL, &[&TABLE_NAMES, &schemas, &names])
-                .await
-                .map_err(q)?;
-            let mut catalog = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let columns: Vec<String> = col(NAME, r, "columns")?;
-                let types: Vec<String> = col(NAME, r, "types")?;
-                catalog.push(CatalogTable {
-                    oid: col(NAME, r, "oid")?,
-                    schema: col(NAME, r, "schema")?,
-                    name: col(NAME, r, "name")?,
-                    readable: col(NAME, r, "readable")?,
-                    columns: columns.into_iter().zip(types).collect(),
-                });
-            }
+            let catalog = read_catalog(ctx, &self.custom).await?;
             let (mut found, problems) = detect(&catalog, &self.custom);
             for p in problems {
                 if self.warned.insert(p.clone()) {
@@ -734,26 +713,7 @@ impl Collector for Frameworks {
             }
 
             // pg_locks first: nothing AccessExclusive-locked or queued for is read.
-            let oids: Vec<i64> = found
-                .iter()
-                .flat_map(|d| {
-                    std::iter::once(d.table.oid).chain(d.lock_table.as_ref().map(|l| l.oid))
-                })
-                .collect();
-            let mut locked = HashSet::new();
-            for r in ctx.query(LOCKED_SQL, &[&oids]).await.map_err(q)? {
-                locked.insert(col::<i64>(NAME, &r, "oid")?);
-            }
-            let (datname, held) = if found.iter().any(|d| d.tool.uses_advisory_lock()) {
-                let r = ctx.query_one(ADVISORY_SQL, &[]).await.map_err(q)?;
-                let keys: Vec<i64> = col(NAME, &r, "keys")?;
-                (
-                    col::<String>(NAME, &r, "datname")?,
-                    keys.into_iter().collect::<HashSet<i64>>(),
-                )
-            } else {
-                (String::new(), HashSet::new())
-            };
+            let (locked, datname, held) = lock_state(ctx, &found).await?;
 
             let mut results: Vec<(Detected, Option<TableState>)> = Vec::with_capacity(found.len());
             for d in found {
@@ -822,6 +782,62 @@ fn flag(b: bool) -> f64 {
     } else {
         0.0
     }
+}
+
+/// The candidate schema-history tables of the database, with their columns.
+async fn read_catalog(
+    ctx: &Ctx<'_>,
+    custom: &[CustomFrameworkTable],
+) -> Result<Vec<CatalogTable>, CollectError> {
+    let q = |e| CollectError::query(NAME, e);
+    let (schemas, names): (Vec<String>, Vec<String>) =
+        custom.iter().map(|c| split_table(&c.table)).unzip();
+    let rows = ctx
+        .query(CATALOG_SQL, &[&TABLE_NAMES, &schemas, &names])
+        .await
+        .map_err(q)?;
+    let mut catalog = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let columns: Vec<String> = col(NAME, r, "columns")?;
+        let types: Vec<String> = col(NAME, r, "types")?;
+        catalog.push(CatalogTable {
+            oid: col(NAME, r, "oid")?,
+            schema: col(NAME, r, "schema")?,
+            name: col(NAME, r, "name")?,
+            readable: col(NAME, r, "readable")?,
+            columns: columns.into_iter().zip(types).collect(),
+        });
+    }
+    Ok(catalog)
+}
+
+/// Which of the found tables are AccessExclusive-locked or queued for
+/// (never read then), and, for tools with an advisory lock, the database
+/// name and the advisory keys held.
+async fn lock_state(
+    ctx: &Ctx<'_>,
+    found: &[Detected],
+) -> Result<(HashSet<i64>, String, HashSet<i64>), CollectError> {
+    let q = |e| CollectError::query(NAME, e);
+    let oids: Vec<i64> = found
+        .iter()
+        .flat_map(|d| std::iter::once(d.table.oid).chain(d.lock_table.as_ref().map(|l| l.oid)))
+        .collect();
+    let mut locked = HashSet::new();
+    for r in ctx.query(LOCKED_SQL, &[&oids]).await.map_err(q)? {
+        locked.insert(col::<i64>(NAME, &r, "oid")?);
+    }
+    let (datname, held) = if found.iter().any(|d| d.tool.uses_advisory_lock()) {
+        let r = ctx.query_one(ADVISORY_SQL, &[]).await.map_err(q)?;
+        let keys: Vec<i64> = col(NAME, &r, "keys")?;
+        (
+            col::<String>(NAME, &r, "datname")?,
+            keys.into_iter().collect::<HashSet<i64>>(),
+        )
+    } else {
+        (String::new(), HashSet::new())
+    };
+    Ok((locked, datname, held))
 }
 
 fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {

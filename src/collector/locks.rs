@@ -34,7 +34,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+};
 
 pub const NAME: &str = "locks";
 
@@ -332,10 +334,6 @@ struct RootInfo {
 }
 
 impl Collector for Locks {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn reset(&mut self) {
         self.waits.clear();
     }
@@ -389,16 +387,15 @@ impl Collector for Locks {
             } else {
                 analysis.now
             };
-            let hist = ctx.metrics.lock_wait.with_label_values(&[ctx.target]);
-            for d in track_waits(&mut self.waits, &analysis.blocked, now) {
-                hist.observe(d);
-            }
+            let ended = track_waits(&mut self.waits, &analysis.blocked, now);
+            ctx.observe(Observation::LockWaitsEnded(ended));
             Ok(self.build(ctx, &analysis, &roots))
         })
     }
 }
 
 impl Locks {
+    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn build(&self, ctx: &Ctx<'_>, a: &Analysis, roots: &HashMap<i32, RootInfo>) -> Output {
         let mut out = Output::default();
         let mut f = ctx.gauge(

@@ -3,7 +3,12 @@
 //! A collector runs its queries on a session it is lent, and returns the
 //! metric families of one snapshot. It never touches the HTTP side; the
 //! poller stores what it returns, or removes the old snapshot when it fails.
+//!
+//! Must not touch: the state, the self-metrics, the poller or HTTP. What a
+//! run sees besides its samples it reports as an [`Observation`]
+//! (tests/architecture.rs enforces this).
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -13,7 +18,6 @@ use tokio_postgres::{Client, Row};
 
 use crate::config::{Schedule, Settings};
 use crate::exposition::Family;
-use crate::selfmetrics::SelfMetrics;
 
 pub mod activity;
 pub mod database;
@@ -54,10 +58,50 @@ pub struct Ctx<'a> {
     /// Backend pids of the exporter's own sessions on this target, excluded
     /// from everything the collectors report.
     pub own_pids: &'a [i32],
-    pub metrics: &'a SelfMetrics,
+    /// Where the run reports what it saw besides its samples.
+    pub observations: &'a Observations,
+}
+
+/// Something a collector saw during a run that is not a sample of its own
+/// families. The poller turns these into the exporter's self-metrics, so
+/// that collectors know nothing of them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observation {
+    /// The lock waits that ended since the last run, in seconds (reported
+    /// on every successful run of the locks collector, empty or not).
+    LockWaitsEnded(Vec<f64>),
+    /// The probe's round trip, in seconds.
+    ProbeRoundTrip(f64),
+    /// A value of an app collector's metric that was refused or coerced.
+    AppValueProblem {
+        collector: String,
+        metric: String,
+        reason: &'static str,
+    },
+}
+
+/// The observations of one run, in the order they were made. Filled
+/// through [`Ctx::observe`]; the poller takes them after the run, whether
+/// it succeeded or not.
+#[derive(Debug, Default)]
+pub struct Observations(std::sync::Mutex<Vec<Observation>>);
+
+impl Observations {
+    pub fn take(&self) -> Vec<Observation> {
+        std::mem::take(&mut *self.0.lock().expect("observations lock"))
+    }
 }
 
 impl Ctx<'_> {
+    /// Reports something the run saw (see [`Observation`]).
+    pub fn observe(&self, o: Observation) {
+        self.observations
+            .0
+            .lock()
+            .expect("observations lock")
+            .push(o);
+    }
+
     /// Runs a fixed query as a statement prepared once per session.
     pub async fn query(
         &self,
@@ -144,23 +188,26 @@ impl Output {
 pub enum CollectError {
     #[error("collector {collector}: query failed: {message}")]
     Query {
-        collector: &'static str,
+        collector: Cow<'static, str>,
         message: String,
         /// The connection is gone: the poller reconnects.
         connection_lost: bool,
     },
     #[error("collector {collector}: column {column:?}: {message}")]
     Column {
-        collector: &'static str,
+        collector: Cow<'static, str>,
         column: String,
         message: String,
     },
 }
 
 impl CollectError {
-    pub fn query(collector: &'static str, e: tokio_postgres::Error) -> CollectError {
+    pub fn query(
+        collector: impl Into<Cow<'static, str>>,
+        e: tokio_postgres::Error,
+    ) -> CollectError {
         CollectError::Query {
-            collector,
+            collector: collector.into(),
             connection_lost: e.is_closed(),
             message: crate::db::error_text(&e),
         }
@@ -193,7 +240,7 @@ pub fn col<'r, T: tokio_postgres::types::FromSql<'r> + 'static>(
 ) -> Result<T, CollectError> {
     row.try_get::<_, T>(column).or_else(|e| {
         lossy_text::<T>(row, column).ok_or_else(|| CollectError::Column {
-            collector,
+            collector: collector.into(),
             column: column.to_string(),
             message: crate::db::error_text(&e),
         })
@@ -238,7 +285,6 @@ pub type CollectFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Output, CollectError>> + Send + 'a>>;
 
 pub trait Collector: Send {
-    fn name(&self) -> &'static str;
     /// The oldest server_version_num the collector supports.
     fn min_server_version(&self) -> i32 {
         130000

@@ -117,10 +117,6 @@ struct Indexes {
 }
 
 impl Collector for Indexes {
-    fn name(&self) -> &'static str {
-        "indexes"
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         const N: &str = "indexes";
         Box::pin(async move {
@@ -206,10 +202,7 @@ struct Tables {
 }
 
 impl Collector for Tables {
-    fn name(&self) -> &'static str {
-        "tables"
-    }
-
+    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         const N: &str = "tables";
         Box::pin(async move {
@@ -321,10 +314,6 @@ struct Functions {
 }
 
 impl Collector for Functions {
-    fn name(&self) -> &'static str {
-        "functions"
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         const N: &str = "functions";
         Box::pin(async move {

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use super::{CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec};
 
 pub const NAME: &str = "probe";
 
@@ -24,10 +24,6 @@ pub const SPEC: Spec = Spec {
 struct Probe;
 
 impl Collector for Probe {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let start = Instant::now();
@@ -35,10 +31,7 @@ impl Collector for Probe {
                 .simple_query("SELECT 1")
                 .await
                 .map_err(|e| CollectError::query(NAME, e))?;
-            ctx.metrics
-                .probe
-                .with_label_values(&[ctx.target])
-                .observe(start.elapsed().as_secs_f64());
+            ctx.observe(Observation::ProbeRoundTrip(start.elapsed().as_secs_f64()));
             Ok(Output::default())
         })
     }

@@ -106,10 +106,6 @@ impl Op {
 struct Progress;
 
 impl Collector for Progress {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let rows = ctx

@@ -51,11 +51,59 @@ struct Statements {
 const FIND_SQL: &str = "SELECT n.nspname FROM pg_catalog.pg_extension e \
      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'";
 
-impl Collector for Statements {
-    fn name(&self) -> &'static str {
-        NAME
+impl Statements {
+    /// The top statements' families plus `queryid="other"` summing the rest.
+    fn families(
+        &self,
+        ctx: &Ctx<'_>,
+        rows: &[tokio_postgres::Row],
+        rest: &tokio_postgres::Row,
+        out: &mut Output,
+    ) -> Result<(), CollectError> {
+        let mut calls = ctx.counter("pgmig_statement_calls_total", "Calls of each top statement, from pg_stat_statements.calls; queryid=\"other\" sums the rest.");
+        let mut exec = ctx.counter("pgmig_statement_exec_seconds_total", "Total execution time of each top statement, from pg_stat_statements.total_exec_time; queryid=\"other\" sums the rest.");
+        let mut mean = ctx.gauge(
+            "pgmig_statement_mean_exec_seconds",
+            "Mean execution time of each top statement, from pg_stat_statements.mean_exec_time.",
+        );
+        let mut nrows = ctx.counter("pgmig_statement_rows_total", "Rows returned or affected by each top statement, from pg_stat_statements.rows; queryid=\"other\" sums the rest.");
+        for r in rows {
+            let id: String = col(NAME, r, "queryid")?;
+            let d: String = col(NAME, r, "datname")?;
+            let u: String = col(NAME, r, "usename")?;
+            let text;
+            let mut labels = vec![
+                ("queryid", id.as_str()),
+                ("datname", d.as_str()),
+                ("usename", u.as_str()),
+            ];
+            if self.query_text {
+                let raw: Option<String> = col(NAME, r, "query")?;
+                text = super::activity::normalize_query(raw.as_deref().unwrap_or(""), self.max_len);
+                labels.push(("query", &text));
+            }
+            calls.add(&labels, col(NAME, r, "calls")?);
+            exec.add(&labels, col(NAME, r, "exec_seconds")?);
+            mean.add(&labels, col(NAME, r, "mean_seconds")?);
+            nrows.add(&labels, col(NAME, r, "rows")?);
+        }
+        let mut other = vec![("queryid", "other"), ("datname", ""), ("usename", "")];
+        if self.query_text {
+            other.push(("query", ""));
+        }
+        calls.add(&other, col(NAME, rest, "calls")?);
+        exec.add(&other, col(NAME, rest, "exec_seconds")?);
+        nrows.add(&other, col(NAME, rest, "rows")?);
+        out.dropped = col::<i64>(NAME, rest, "n")? as usize * 4;
+        out.push(calls);
+        out.push(exec);
+        out.push(mean);
+        out.push(nrows);
+        Ok(())
     }
+}
 
+impl Collector for Statements {
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
             let q = |e| CollectError::query(NAME, e);
@@ -126,45 +174,7 @@ impl Collector for Statements {
             );
             let rest = ctx.query_one(&rest_sql, &[&limit]).await.map_err(q)?;
 
-            let mut calls = ctx.counter("pgmig_statement_calls_total", "Calls of each top statement, from pg_stat_statements.calls; queryid=\"other\" sums the rest.");
-            let mut exec = ctx.counter("pgmig_statement_exec_seconds_total", "Total execution time of each top statement, from pg_stat_statements.total_exec_time; queryid=\"other\" sums the rest.");
-            let mut mean = ctx.gauge("pgmig_statement_mean_exec_seconds", "Mean execution time of each top statement, from pg_stat_statements.mean_exec_time.");
-            let mut nrows = ctx.counter("pgmig_statement_rows_total", "Rows returned or affected by each top statement, from pg_stat_statements.rows; queryid=\"other\" sums the rest.");
-            for r in &rows {
-                let id: String = col(NAME, r, "queryid")?;
-                let d: String = col(NAME, r, "datname")?;
-                let u: String = col(NAME, r, "usename")?;
-                let text;
-                let mut labels = vec![
-                    ("queryid", id.as_str()),
-                    ("datname", d.as_str()),
-                    ("usename", u.as_str()),
-                ];
-                if self.query_text {
-                    let raw: Option<String> = col(NAME, r, "query")?;
-                    text = super::activity::normalize_query(
-                        raw.as_deref().unwrap_or(""),
-                        self.max_len,
-                    );
-                    labels.push(("query", &text));
-                }
-                calls.add(&labels, col(NAME, r, "calls")?);
-                exec.add(&labels, col(NAME, r, "exec_seconds")?);
-                mean.add(&labels, col(NAME, r, "mean_seconds")?);
-                nrows.add(&labels, col(NAME, r, "rows")?);
-            }
-            let mut other = vec![("queryid", "other"), ("datname", ""), ("usename", "")];
-            if self.query_text {
-                other.push(("query", ""));
-            }
-            calls.add(&other, col(NAME, &rest, "calls")?);
-            exec.add(&other, col(NAME, &rest, "exec_seconds")?);
-            nrows.add(&other, col(NAME, &rest, "rows")?);
-            out.dropped = col::<i64>(NAME, &rest, "n")? as usize * 4;
-            out.push(calls);
-            out.push(exec);
-            out.push(mean);
-            out.push(nrows);
+            self.families(ctx, &rows, &rest, &mut out)?;
             Ok(out)
         })
     }
