@@ -131,8 +131,11 @@ class Receiver:
                 body = json.loads(self.rfile.read(n) or b"{}")
                 now = time.time()
                 with rec.lock:
+                    # The route's receiver as Alertmanager names it; one
+                    # receiver may post to several webhook URLs.
+                    receiver = body.get("receiver") or self.path.strip("/")
                     for a in body.get("alerts", []):
-                        rec.notes.append((now, self.path.strip("/"), a.get("status"),
+                        rec.notes.append((now, receiver, a.get("status"),
                                           a.get("labels", {}), a.get("annotations", {})))
                 self.send_response(200)
                 self.end_headers()
