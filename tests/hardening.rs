@@ -16,8 +16,13 @@ use common::{http_get, http_request, Exporter, Metrics, PgCluster, EXPORTER};
 
 const T: Duration = Duration::from_secs(60);
 
+/// A fresh directory per call: tests run on parallel threads of one
+/// process, and a directory shared by name let one test read another's
+/// output.
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pgmig-hard-{name}-{}", std::process::id()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("pgmig-hard-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -71,6 +76,7 @@ fn run_measured(args: &[&str], env: &[(&str, &str)]) -> (bool, String, i64) {
         std::thread::sleep(Duration::from_millis(50));
     };
     let text = std::fs::read_to_string(&out_p).unwrap() + &std::fs::read_to_string(&err_p).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     (ok, text, max_rss)
 }
