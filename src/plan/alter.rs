@@ -538,6 +538,13 @@ pub fn grant(g: &GrantStmt, f: &mut Facts) {
             _ => None,
         })
         .collect();
+    // PostgreSQL 18 takes AccessShareLock on each table it grants on (up to
+    // 17 it took none): plan the stronger, so the plan is right on both.
+    if objtype == ObjectType::ObjectTable {
+        for t in &objects {
+            f.lock(t, LockMode::AccessShare);
+        }
+    }
     let privs: Vec<String> = if g.privileges.is_empty() {
         all.iter().map(|s| s.to_string()).collect()
     } else {
