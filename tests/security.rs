@@ -10,6 +10,20 @@ use std::time::Duration;
 
 use common::{Exporter, PgCluster};
 
+/// The server reads its key as the postgres user, and wants it private.
+fn server_key_for_postgres(dir: &Path) {
+    let _ = Command::new("chown")
+        .args(["postgres:postgres"])
+        .arg(dir.join("server.key"))
+        .arg(dir.join("server.crt"))
+        .status();
+    let _ = Command::new("chmod")
+        .args(["600"])
+        .arg(dir.join("server.key"))
+        .status();
+    let _ = Command::new("chmod").args(["755"]).arg(dir).status();
+}
+
 fn tmpdir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pgmig-sec-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -234,17 +248,7 @@ async fn sslmode_verify_full_against_a_server_signed_by_a_test_ca() {
     let other = dir.join("other");
     std::fs::create_dir_all(&other).unwrap();
     make_certs(&other, "pgmig-other-ca");
-    // The server reads its key as the postgres user, and wants it private.
-    let _ = Command::new("chown")
-        .args(["postgres:postgres"])
-        .arg(dir.join("server.key"))
-        .arg(dir.join("server.crt"))
-        .status();
-    let _ = Command::new("chmod")
-        .args(["600"])
-        .arg(dir.join("server.key"))
-        .status();
-    let _ = Command::new("chmod").args(["755"]).arg(&dir).status();
+    server_key_for_postgres(&dir);
     let pg = PgCluster::start_new(&[
         "ssl=on",
         &format!("ssl_cert_file={}", dir.join("server.crt").display()),
@@ -375,16 +379,7 @@ async fn client_certificates_channel_binding_and_default_root_cert_as_libpq() {
     let dir = tmpdir("libpq");
     make_certs(&dir, "pgmig-libpq-ca");
     make_client_cert(&dir, "certuser");
-    let _ = Command::new("chown")
-        .args(["postgres:postgres"])
-        .arg(dir.join("server.key"))
-        .arg(dir.join("server.crt"))
-        .status();
-    let _ = Command::new("chmod")
-        .args(["600"])
-        .arg(dir.join("server.key"))
-        .status();
-    let _ = Command::new("chmod").args(["755"]).arg(&dir).status();
+    server_key_for_postgres(&dir);
     let _ = Command::new("chmod")
         .args(["644"])
         .arg(dir.join("ca.crt"))
