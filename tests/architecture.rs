@@ -410,21 +410,11 @@ fn crate_graph() -> BTreeMap<String, BTreeSet<String>> {
 
 // ---- the crate ---------------------------------------------------------------
 
-/// Cycles known and not yet broken, each exactly as `cycles` reports it.
-/// Any other cycle, or one of these growing, fails the test.
-const KNOWN_CYCLES: &[&str] = &[
-    // Merged from main (the plan subcommand) on 2026-12-03: analyze
-    // dispatches ALTER/CREATE to alter, which uses analyze's Ctx, Facts and
-    // name helpers. To break: move those into a module of their own.
-    "plan::alter -> plan::analyze -> plan::alter",
-];
-
 #[test]
 fn the_crate_has_no_module_cycle() {
     let g = crate_graph();
     assert!(g.len() > 30, "read only {} modules", g.len());
-    let mut found = cycles(&g);
-    found.retain(|c| !KNOWN_CYCLES.contains(&c.as_str()));
+    let found = cycles(&g);
     assert!(found.is_empty(), "module cycles:\n{}", found.join("\n"));
 }
 

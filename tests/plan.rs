@@ -518,7 +518,7 @@ async fn locks_of(c: &tokio_postgres::Client, pid: i32) -> Vec<(u32, LockMode)> 
 /// belongs to. A relation the statement creates is not here: no other
 /// session can see it, so its locks block nobody.
 async fn known_relations(c: &tokio_postgres::Client) -> Known {
-    let q = plan::analyze::quote_ident;
+    let q = plan::context::quote_ident;
     let sql = "
 SELECT c.oid, n.nspname, c.relname, coalesce(
     (SELECT indrelid FROM pg_index WHERE indexrelid = c.oid),

@@ -7,7 +7,7 @@ use pg_query::protobuf::{
 };
 use pg_query::{NodeEnum, NodeRef};
 
-use super::analyze::{
+use super::context::{
     default_is_constant, default_name, qualify, qualify_list, schema_of, strings, type_text,
     ConInfo, Ctx, Facts,
 };
@@ -76,7 +76,7 @@ pub fn create_index(i: &IndexStmt, ctx: &mut Ctx, f: &mut Facts) {
     } else {
         i.idxname.clone()
     };
-    let name = format!("{}.{}", schema_of(&t), super::analyze::quote_ident(&name));
+    let name = format!("{}.{}", schema_of(&t), super::context::quote_ident(&name));
     ctx.set.index_table.insert(name.clone(), t.clone());
     if !i.concurrent && ctx.existing(&t) {
         f.hazard("index-not-concurrent", &name);
@@ -471,7 +471,7 @@ fn index_name(table: &str, index: &str) -> String {
     format!(
         "{}.{}",
         schema_of(table),
-        super::analyze::quote_ident(index)
+        super::context::quote_ident(index)
     )
 }
 

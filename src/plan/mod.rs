@@ -6,13 +6,14 @@
 //!
 //! Owns: file discovery per tool convention ([`tools`]), reading files under
 //! a size limit and splitting them into statements ([`source`]), the lock
-//! vocabulary ([`locks`]), per-statement analysis ([`analyze`], [`alter`]),
+//! vocabulary ([`locks`]), per-statement analysis ([`analyze`], [`alter`], sharing [`context`]),
 //! hazard codes ([`hazards`]) and the JSON/text renderings ([`output`]).
 //! Nothing here talks to a database: a plan is a function of the files.
 
 pub mod alter;
 pub mod analyze;
 pub mod cli;
+pub mod context;
 pub mod hazards;
 pub mod locks;
 pub mod output;
@@ -130,7 +131,7 @@ pub struct PlanOptions {
 /// order the tool applies them.
 pub fn plan_paths(paths: &[PathBuf], opts: &PlanOptions) -> Result<Vec<Migration>, PlanError> {
     let found = tools::discover(paths, opts)?;
-    let mut set = analyze::SetState::default();
+    let mut set = context::SetState::default();
     let mut out = Vec::with_capacity(found.len());
     for f in found {
         out.push(plan_file(f, &mut set)?);
@@ -138,7 +139,7 @@ pub fn plan_paths(paths: &[PathBuf], opts: &PlanOptions) -> Result<Vec<Migration
     Ok(out)
 }
 
-fn plan_file(f: tools::Found, set: &mut analyze::SetState) -> Result<Migration, PlanError> {
+fn plan_file(f: tools::Found, set: &mut context::SetState) -> Result<Migration, PlanError> {
     let text = f.text;
     let up = tools::up_section(f.tool, &f.file, &text)?;
     let stmts = source::split(&f.file, &text, up.range.clone())?;
