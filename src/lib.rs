@@ -15,6 +15,7 @@ pub mod config;
 pub mod conninfo;
 pub mod db;
 pub mod duration;
+pub mod evidence;
 pub mod expected;
 pub mod exposition;
 pub mod http;
@@ -74,8 +75,8 @@ pub async fn run(settings: Settings) -> std::io::Result<()> {
 }
 
 /// Every second, moves each target's migration window along with the
-/// sources the collectors' latest runs reported, and publishes it as a
-/// snapshot of its own.
+/// evidence the collectors' latest runs reported (typed, kept with their
+/// snapshots), and publishes it as a snapshot of its own.
 async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
@@ -85,9 +86,8 @@ async fn window_ticker(settings: Arc<Settings>, state: Arc<state::State>) {
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         for (ti, t) in settings.targets.iter().enumerate() {
-            let snaps = state.target_snapshots(ti);
-            let fams: Vec<&exposition::Rendered> = snaps.iter().flat_map(|s| s.iter()).collect();
-            state.windows.update(ti, window::observe(&fams), now);
+            let seen = window::Observed::from(&state.target_evidence(ti));
+            state.windows.update(ti, seen, now);
             state.put(
                 (ti, "window".into(), t.main_database()),
                 state.windows.families(ti, &t.name),

@@ -22,7 +22,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collector::{Collector, Ctx, Lane, Observation, Observations, Scope, COLLECTORS};
+use crate::collector::{
+    Collector, Ctx, Lane, Observation, Observations, Scope, WindowEvidence, COLLECTORS,
+};
 use crate::config::{Schedule, Settings, TargetSettings};
 use crate::db;
 use crate::selfmetrics::SelfMetrics;
@@ -270,6 +272,17 @@ fn jitter(seed: &mut u64) -> f64 {
     (*seed % 1000) as f64 / 1000.0
 }
 
+/// The window evidence a run reported, merged; None when it reported none.
+fn window_evidence(observations: &[Observation]) -> Option<WindowEvidence> {
+    let mut out: Option<WindowEvidence> = None;
+    for o in observations {
+        if let Observation::Window(e) = o {
+            out.get_or_insert_with(WindowEvidence::default).merge(e);
+        }
+    }
+    out
+}
+
 /// Turns what a collector run saw into self-metrics.
 fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
     for o in observations {
@@ -280,6 +293,8 @@ fn record(m: &SelfMetrics, target: &str, observations: Vec<Observation>) {
                     hist.observe(d);
                 }
             }
+            // Kept with the run's snapshot instead (see `window_evidence`).
+            Observation::Window(_) => {}
             Observation::ProbeRoundTrip(secs) => {
                 m.probe.with_label_values(&[target]).observe(secs);
             }
@@ -314,10 +329,11 @@ fn succeeded(
     tname: &str,
     e: &mut Entry,
     output: crate::collector::Output,
+    evidence: Option<WindowEvidence>,
 ) {
     let m = &state.metrics;
     let labels = [tname, &*e.factory.name, e.datname.as_str()];
-    state.put(e.key(ti), output.families);
+    state.put_observed(e.key(ti), output.families, evidence);
     m.collector_success.with_label_values(&labels).set(1.0);
     m.collector_last_success
         .with_label_values(&labels)
@@ -372,9 +388,11 @@ async fn run_entry(
         m.collector_duration
             .with_label_values(&labels)
             .observe(started.elapsed().as_secs_f64());
-        record(m, tname, observations.take());
+        let observations = observations.take();
+        let evidence = window_evidence(&observations);
+        record(m, tname, observations);
         match result {
-            Ok(Ok(output)) => succeeded(state, ti, tname, e, output),
+            Ok(Ok(output)) => succeeded(state, ti, tname, e, output, evidence),
             Ok(Err(err)) => {
                 fail_entry(state, ti, tname, e);
                 m.collector_errors

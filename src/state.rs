@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::evidence::WindowEvidence;
 use crate::exposition::Rendered;
 
 use crate::selfmetrics::SelfMetrics;
@@ -36,6 +37,9 @@ pub struct TargetStatus {
 
 pub struct State {
     snapshots: RwLock<HashMap<Key, Snapshot>>,
+    /// The window evidence of the run behind each snapshot that reported
+    /// some; put and removed together with the snapshot.
+    evidence: RwLock<HashMap<Key, WindowEvidence>>,
     pub targets: Vec<String>,
     status: Mutex<Vec<TargetStatus>>,
     pub metrics: SelfMetrics,
@@ -47,6 +51,7 @@ impl State {
         let n = targets.len();
         State {
             snapshots: RwLock::new(HashMap::new()),
+            evidence: RwLock::new(HashMap::new()),
             targets,
             status: Mutex::new(vec![TargetStatus::default(); n]),
             metrics: SelfMetrics::new(),
@@ -54,24 +59,37 @@ impl State {
         }
     }
 
+    /// Publishes a snapshot that carries no window evidence.
     pub fn put(&self, key: Key, snap: Vec<Rendered>) {
-        self.snapshots
-            .write()
-            .expect("snapshot lock")
-            .insert(key, Arc::new(snap));
+        self.put_observed(key, snap, None);
+    }
+
+    /// Publishes a snapshot with the window evidence of the same run.
+    pub fn put_observed(&self, key: Key, snap: Vec<Rendered>, evidence: Option<WindowEvidence>) {
+        // Both locks, snapshots first (as in remove): the two maps change together.
+        let mut snaps = self.snapshots.write().expect("snapshot lock");
+        let mut ev = self.evidence.write().expect("evidence lock");
+        match evidence {
+            Some(e) => ev.insert(key.clone(), e),
+            None => ev.remove(&key),
+        };
+        snaps.insert(key, Arc::new(snap));
     }
 
     pub fn remove(&self, key: &Key) {
-        self.snapshots.write().expect("snapshot lock").remove(key);
+        let mut snaps = self.snapshots.write().expect("snapshot lock");
+        self.evidence.write().expect("evidence lock").remove(key);
+        snaps.remove(key);
     }
 
-    /// The current snapshots of one target, for the window's tick.
-    pub fn target_snapshots(&self, target: usize) -> Vec<Snapshot> {
-        let map = self.snapshots.read().expect("snapshot lock");
-        map.iter()
-            .filter(|(k, _)| k.0 == target)
-            .map(|(_, v)| v.clone())
-            .collect()
+    /// The window evidence of one target's current snapshots, merged.
+    pub fn target_evidence(&self, target: usize) -> WindowEvidence {
+        let map = self.evidence.read().expect("evidence lock");
+        let mut out = WindowEvidence::default();
+        for (_, e) in map.iter().filter(|(k, _)| k.0 == target) {
+            out.merge(e);
+        }
+        out
     }
 
     /// The current snapshots, in a stable order.

@@ -42,7 +42,8 @@ use std::sync::Mutex;
 use crate::exposition::Rendered;
 
 pub use crate::config::window::WindowConfig;
-use crate::exposition::{label_value, Family};
+use crate::evidence::WindowEvidence;
+use crate::exposition::Family;
 
 pub const SOURCES: &[&str] = &[
     "ddl",
@@ -109,60 +110,32 @@ pub struct Windows {
     targets: Mutex<Vec<TargetWindow>>,
 }
 
-fn samples<'a>(families: &'a [&Rendered], name: &'a str) -> impl Iterator<Item = (&'a str, f64)> {
-    families
-        .iter()
-        .filter(move |f| f.name() == name)
-        .flat_map(|f| f.samples())
-}
-
-/// Reads the evidence of one target's latest snapshots.
-pub fn observe(families: &[&Rendered]) -> Observed {
-    let mut out = Observed::default();
-    let any = |name: &str, pred: &dyn Fn(&str, f64) -> bool| {
-        samples(families, name).any(|(labels, v)| pred(labels, v))
-    };
-    if any("pgmig_ddl_running", &|labels, v| {
-        let c = label_value(labels, "command").unwrap_or_default();
-        v > 0.0 && SCHEMA_CHANGING.contains(&c.as_str())
-    }) {
-        out.active.push("ddl");
+impl From<&WindowEvidence> for Observed {
+    /// Weighs the typed evidence of one target's latest runs.
+    fn from(e: &WindowEvidence) -> Observed {
+        let mut out = Observed::default();
+        if e.ddl_running
+            .iter()
+            .any(|c| SCHEMA_CHANGING.contains(&c.as_str()))
+        {
+            out.active.push("ddl");
+        }
+        if e.access_exclusive {
+            out.active.push("lock");
+        }
+        if e.migration_lock_held {
+            out.active.push("migration_lock");
+        }
+        if e.migration_dirty {
+            out.active.push("framework_dirty");
+        }
+        out.progress = e.progress;
+        out.invalid_indexes = e
+            .invalid_indexes
+            .as_ref()
+            .map(|i| i.iter().cloned().collect());
+        out
     }
-    if any("pgmig_lock_access_exclusive", &|_, v| v > 0.0) {
-        out.active.push("lock");
-    }
-    if any("pgmig_migration_lock_held", &|_, v| v > 0.0) {
-        out.active.push("migration_lock");
-    }
-    if any("pgmig_migration_dirty", &|_, v| v > 0.0) {
-        out.active.push("framework_dirty");
-    }
-    let progress: Vec<f64> = samples(families, "pgmig_app_backfill_ratio")
-        .chain(samples(families, "pgmig_app_job_items_done"))
-        .map(|(_, v)| v)
-        .filter(|v| v.is_finite())
-        .collect();
-    out.progress = (!progress.is_empty()).then(|| progress.iter().sum());
-    if families
-        .iter()
-        .any(|f| f.name() == "pgmig_index_invalid" || f.name() == "pgmig_index_valid")
-    {
-        let key = |l: &str, k: &str| label_value(l, k).unwrap_or_default();
-        out.invalid_indexes = Some(
-            samples(families, "pgmig_index_invalid")
-                .filter(|(_, v)| *v > 0.0)
-                .map(|(l, _)| {
-                    format!(
-                        "{}/{}/{}",
-                        key(l, "datname"),
-                        key(l, "schema"),
-                        key(l, "index")
-                    )
-                })
-                .collect(),
-        );
-    }
-    out
 }
 
 /// The sources active this tick, counting the evidence that needs memory

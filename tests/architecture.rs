@@ -21,6 +21,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         "base",
         &[
             "duration",
+            "evidence",
             "limits",
             "yamlpos",
             "conninfo",
@@ -586,4 +587,64 @@ fn print_the_graph() {
         let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
         println!("{m} [{layer}] -> {}", deps.join(", "));
     }
+}
+
+// ---- the window's evidence ---------------------------------------------------
+
+/// What in `source` reads rendered families back: a call of `label_value`,
+/// or a parameter taking a slice of rendered families (`&[&Rendered]`,
+/// with or without a path). Line comments are skipped.
+fn reads_rendered_back(source: &str) -> Vec<String> {
+    let code: String = source
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut found = Vec::new();
+    if compact.contains("label_value") {
+        found.push("calls label_value".to_string());
+    }
+    for (at, _) in compact.match_indices("Rendered]") {
+        let open = compact[..at].rfind('[').unwrap_or(0);
+        if compact[open..].starts_with("[&") {
+            found.push(format!("takes {}", &compact[open..at + "Rendered]".len()]));
+        }
+    }
+    found
+}
+
+/// The window weighs typed evidence (`evidence::WindowEvidence`, kept with
+/// each snapshot); it never parses the families it serves back.
+#[test]
+fn the_window_never_reads_rendered_families_back() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut problems = Vec::new();
+    for file in ["window.rs", "lib.rs"] {
+        let text = std::fs::read_to_string(src.join(file)).expect("read source");
+        for p in reads_rendered_back(&text) {
+            problems.push(format!("src/{file} {p}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_rendered_read_back_scan_finds_what_it_looks_for() {
+    let old = "pub fn observe(families: &[&Rendered]) -> Observed {\n    let c = label_value(l, \"command\");\n}";
+    assert_eq!(
+        reads_rendered_back(old).len(),
+        2,
+        "{:?}",
+        reads_rendered_back(old)
+    );
+    let pathed = "fn f(x: &[ &crate::exposition::Rendered ]) {}";
+    assert_eq!(reads_rendered_back(pathed).len(), 1);
+    let fine =
+        "// label_value was used here once\npub fn families(&self) -> Vec<Rendered> { todo!() }";
+    assert!(
+        reads_rendered_back(fine).is_empty(),
+        "{:?}",
+        reads_rendered_back(fine)
+    );
 }

@@ -33,9 +33,10 @@ use std::sync::Arc;
 use tokio_postgres::SimpleQueryMessage;
 
 use super::config::{AppCollector, AppMetric, MetricType, Start};
+use super::signals::Signal;
 use super::value::{self, Parsed, Problem};
 use crate::collector::{
-    quote_ident, CollectError, CollectFuture, Collector, Ctx, Observation, Output,
+    quote_ident, CollectError, CollectFuture, Collector, Ctx, Observation, Output, WindowEvidence,
 };
 use crate::exposition::Family;
 
@@ -229,10 +230,28 @@ impl AppRuntime {
         }
     }
 
+    /// Whether the metric's values count as the window's backfill progress.
+    fn is_progress(m: &AppMetric) -> bool {
+        matches!(m.signal, Some(Signal::BackfillRatio | Signal::JobItemsDone))
+    }
+
+    /// Reports the progress sum of a run's values (finite ones only) to the
+    /// window, when the run had any.
+    fn observe_progress(ctx: &Ctx<'_>, values: &[f64]) {
+        let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        if !finite.is_empty() {
+            ctx.observe(Observation::Window(WindowEvidence {
+                progress: Some(finite.iter().sum()),
+                ..WindowEvidence::default()
+            }));
+        }
+    }
+
     async fn snapshot(&mut self, ctx: &Ctx<'_>) -> Result<Output, CollectError> {
         let (cols, rows) = self.run_sql(ctx, user_sql(&self.cfg)).await?;
         self.check_columns(&cols)?;
         let mut out = Output::default();
+        let mut progress = Vec::new();
         let cfg = self.cfg.clone();
         for (i, m) in cfg.metrics.iter().enumerate() {
             let names = Self::label_names(m);
@@ -260,11 +279,15 @@ impl AppRuntime {
                     .zip(lv.iter().map(String::as_str))
                     .collect();
                 f.add(&labels, v);
+                if Self::is_progress(m) {
+                    progress.push(v);
+                }
                 seen.insert(lv);
             }
             self.dropped[i] = dropped;
             out.push(f);
         }
+        Self::observe_progress(ctx, &progress);
         out.dropped = self.dropped.iter().sum();
         out.push(self.dropped_family(ctx));
         Ok(out)
@@ -384,6 +407,7 @@ impl AppRuntime {
 
     fn emit_cumulative(&self, ctx: &Ctx<'_>) -> Output {
         let mut out = Output::default();
+        let mut progress = Vec::new();
         for (i, m) in self.cfg.metrics.iter().enumerate() {
             let names = Self::label_names(m);
             let mut f = Self::family(ctx, m);
@@ -412,11 +436,16 @@ impl AppRuntime {
                         .copied()
                         .zip(lv.iter().map(String::as_str))
                         .collect();
-                    f.add(&labels, if self.fresh[i].contains(lv) { 0.0 } else { *v });
+                    let v = if self.fresh[i].contains(lv) { 0.0 } else { *v };
+                    f.add(&labels, v);
+                    if Self::is_progress(m) {
+                        progress.push(v);
+                    }
                 }
             }
             out.push(f);
         }
+        Self::observe_progress(ctx, &progress);
         out.dropped = self.dropped.iter().sum();
         out.push(self.dropped_family(ctx));
         out

@@ -25,7 +25,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+    WindowEvidence,
+};
 
 pub const NAME: &str = "activity";
 
@@ -367,10 +370,18 @@ impl Activity {
             "pgmig_ddl_running",
             "Running DDL statements by command, from pg_stat_activity.",
         );
+        let mut ddl_running = Vec::new();
         for (cmd, n) in running {
             f.add(&[("command", cmd)], n);
+            if n > 0.0 {
+                ddl_running.push(cmd.to_string());
+            }
         }
         out.push(f);
+        ctx.observe(Observation::Window(WindowEvidence {
+            ddl_running,
+            ..WindowEvidence::default()
+        }));
         out
     }
 }

@@ -40,7 +40,10 @@ use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::error::SqlState;
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+    WindowEvidence,
+};
 use crate::config::CustomFrameworkTable;
 
 pub const NAME: &str = "frameworks";
@@ -840,6 +843,16 @@ async fn lock_state(
     Ok((locked, datname, held))
 }
 
+/// The window's part of the history tables: a tool's lock held, a migration dirty.
+fn evidence(results: &[(Detected, Option<TableState>)]) -> WindowEvidence {
+    let states = || results.iter().filter_map(|(_, s)| s.as_ref());
+    WindowEvidence {
+        migration_dirty: states().any(|s| s.dirty == Some(true)),
+        migration_lock_held: states().any(|s| s.lock_held == Some(true)),
+        ..WindowEvidence::default()
+    }
+}
+
 fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
     let mut info = ctx.db_gauge(
         "pgmig_migration_framework_info",
@@ -904,6 +917,7 @@ fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
             lock.add(&labels, flag(b));
         }
     }
+    ctx.observe(Observation::Window(evidence(results)));
     let mut out = Output::default();
     for f in [
         info,

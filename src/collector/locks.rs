@@ -36,6 +36,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+    WindowEvidence,
 };
 
 pub const NAME: &str = "locks";
@@ -494,7 +495,9 @@ impl Locks {
             "pgmig_lock_access_exclusive",
             "1 when an AccessExclusiveLock on the relation is held (status=held) or waited for (status=waiting), from pg_locks.",
         );
+        let mut access_exclusive = false;
         for ((db, rel), q) in rels.into_iter().take(self.max_relations) {
+            access_exclusive |= q.ael_held || q.ael_waiting;
             ql.add(&[("datname", db), ("relation", rel)], q.waiting as f64);
             ael.add(
                 &[("datname", db), ("relation", rel), ("status", "held")],
@@ -507,6 +510,10 @@ impl Locks {
         }
         out.push(ql);
         out.push(ael);
+        ctx.observe(Observation::Window(WindowEvidence {
+            access_exclusive,
+            ..WindowEvidence::default()
+        }));
         out
     }
 }

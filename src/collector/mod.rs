@@ -17,6 +17,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
 use crate::config::{Schedule, Settings};
+pub use crate::evidence::WindowEvidence;
 use crate::exposition::Family;
 
 pub mod activity;
@@ -78,6 +79,9 @@ pub enum Observation {
         metric: String,
         reason: &'static str,
     },
+    /// What the run saw that the migration window weighs (each collector
+    /// fills only its part); the poller keeps it with the run's snapshot.
+    Window(WindowEvidence),
 }
 
 /// The observations of one run, in the order they were made. Filled

@@ -34,7 +34,10 @@
 
 use tokio_postgres::types::ToSql;
 
-use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use super::{
+    col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
+    WindowEvidence,
+};
 use crate::config::ObjectFilter;
 
 pub const INDEXES: Spec = Spec {
@@ -151,6 +154,7 @@ impl Collector for Indexes {
             );
             let mut invalid = ctx.db_gauge("pgmig_index_invalid", "1 for each invalid index (pg_index.indisvalid false), such as one left by a failed CREATE INDEX CONCURRENTLY.");
             let mut total = 0i64;
+            let mut invalid_names = Vec::new();
             for r in &rows {
                 total = col(N, r, "total")?;
                 let (sc, t, i): (String, String, String) = (
@@ -175,18 +179,16 @@ impl Collector for Indexes {
                 );
                 size.add(&labels, col(N, r, "size_bytes")?);
                 valid.add(&labels, if is_valid { 1.0 } else { 0.0 });
-                ready.add(
-                    &labels,
-                    if col::<bool>(N, r, "ready")? {
-                        1.0
-                    } else {
-                        0.0
-                    },
-                );
+                ready.add(&labels, f64::from(u8::from(col::<bool>(N, r, "ready")?)));
                 if !is_valid {
                     invalid.add(&labels, 1.0);
+                    invalid_names.push(format!("{}/{sc}/{i}", ctx.datname));
                 }
             }
+            ctx.observe(Observation::Window(WindowEvidence {
+                invalid_indexes: Some(invalid_names),
+                ..WindowEvidence::default()
+            }));
             out.dropped = (total as usize).saturating_sub(rows.len()) * 6;
             for f in [scans, read, fetched, size, valid, ready, invalid] {
                 out.push(f);
