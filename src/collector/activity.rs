@@ -9,6 +9,17 @@
 //! The exporter's own backends are excluded from everything except
 //! `pgmig_connections`, where they do take a slot.
 //!
+//! Reading `pg_stat_activity` builds a row for every backend (5-10 ms at
+//! 1,000 backends), so the full read runs every [`FULL_READ_EVERY`], and
+//! every poll while a DDL statement runs. The polls in between run a gate
+//! that reads only the backend status array: the backends whose current
+//! statement started since the last read and looks like DDL (its leading
+//! word, behind comments) or has run for half a second. Such a statement not
+//! seen before makes that poll a full read, so a migration's DDL is seen on
+//! the first poll after it starts, and a new long statement within a second
+//! or two; the polls in between serve the last read again (the ages in it
+//! are as of that read, at most [`FULL_READ_EVERY`] old).
+//!
 //! | metric | type | labels |
 //! |---|---|---|
 //! | `pgmig_backends` | gauge | target, state |
@@ -23,7 +34,8 @@
 //! | `pgmig_ddl_running` | gauge | target, command |
 //! | `pgmig_ddl_duration_seconds` | gauge | target, command, pid, datname, usename, application_name (+ query when opted in) |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
 use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
@@ -41,6 +53,7 @@ pub const SPEC: Spec = Spec {
         Box::new(Activity {
             query_text: s.collectors.activity.query_text,
             max_len: s.collectors.activity.query_text_max_length,
+            last: None,
         })
     },
 };
@@ -109,7 +122,51 @@ pub const DDL_COMMANDS: &[&str] = &[
 struct Activity {
     query_text: bool,
     max_len: usize,
+    last: Option<LastRead>,
 }
+
+/// The longest the last full read is served again when no DDL runs.
+pub const FULL_READ_EVERY: Duration = Duration::from_secs(15);
+
+/// The last full read of `pg_stat_activity`, and the statements (pid,
+/// start) the gate has already seen, so that each makes one read.
+struct LastRead {
+    counts: Vec<CountRow>,
+    max: i64,
+    reserved: i64,
+    details: Vec<DetailRow>,
+    at: Instant,
+    /// The server's clock at that read (epoch seconds).
+    server_at: f64,
+    seen: HashSet<(i32, u64)>,
+}
+
+impl LastRead {
+    /// A full read is due: the last one is old, or it saw DDL running.
+    fn due(&self, now: Instant) -> bool {
+        now.duration_since(self.at) >= FULL_READ_EVERY
+            || self
+                .details
+                .iter()
+                .any(|d| d.kind == "ddl" && d.query.as_deref().and_then(classify_ddl).is_some())
+    }
+}
+
+/// The gate: backends whose current statement started after `$2` (epoch
+/// seconds) and either starts with a DDL word (behind whitespace, comments
+/// or a parenthesis) or has run for half a second without waiting on its
+/// client (a statement that will be the oldest query, not an idle session).
+/// Reads the backend status array only, not `pg_stat_activity`.
+const STARTED_SQL: &str = "\
+SELECT x.pid, extract(epoch FROM x.started)::float8 AS started \
+FROM (SELECT b, pg_catalog.pg_stat_get_backend_pid(b) AS pid, \
+             pg_catalog.pg_stat_get_backend_activity_start(b) AS started \
+      FROM pg_catalog.pg_stat_get_backend_idset() b) x \
+WHERE x.started >= pg_catalog.to_timestamp($2) AND x.pid <> ALL($1) \
+  AND ((x.started <= now() - interval '0.5 seconds' \
+        AND pg_catalog.pg_stat_get_backend_wait_event_type(x.b) IS DISTINCT FROM 'Client') \
+       OR pg_catalog.pg_stat_get_backend_activity(x.b) ~* \
+      '^(\\s|--[^\\n]*\\n|/\\*([^*]|\\*+[^*/])*\\*+/|\\()*(create|alter|drop|vacuum|analy[sz]e|cluster|reindex|truncate|refresh|lock|comment|grant|revoke)\\M')";
 
 const COUNTS_SQL: &str = "\
 SELECT coalesce(state, 'none') AS state, coalesce(wait_event_type, 'none') AS wait_event_type, \
@@ -118,11 +175,13 @@ SELECT coalesce(state, 'none') AS state, coalesce(wait_event_type, 'none') AS wa
 FROM pg_catalog.pg_stat_activity GROUP BY 1, 2, 3, 4";
 
 const SETTINGS_SQL_13: &str = "\
-SELECT pg_catalog.current_setting('max_connections')::int8 AS max_connections, \
+SELECT extract(epoch FROM now())::float8 AS now, \
+       pg_catalog.current_setting('max_connections')::int8 AS max_connections, \
        pg_catalog.current_setting('superuser_reserved_connections')::int8 AS reserved";
 
 const SETTINGS_SQL_16: &str = "\
-SELECT pg_catalog.current_setting('max_connections')::int8 AS max_connections, \
+SELECT extract(epoch FROM now())::float8 AS now, \
+       pg_catalog.current_setting('max_connections')::int8 AS max_connections, \
        (pg_catalog.current_setting('superuser_reserved_connections')::int8 \
         + pg_catalog.current_setting('reserved_connections')::int8) AS reserved";
 
@@ -168,55 +227,110 @@ pub struct DetailRow {
 }
 
 impl Collector for Activity {
+    fn reset(&mut self) {
+        self.last = None;
+    }
+
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
-            let settings_sql = if ctx.server_version_num >= 160000 {
-                SETTINGS_SQL_16
-            } else {
-                SETTINGS_SQL_13
-            };
-            // Pipelined on the one connection: three statements, one round trip.
-            let own: &[i32] = ctx.own_pids;
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&own];
-            let (counts, settings, details) = tokio::join!(
-                ctx.query(COUNTS_SQL, &params),
-                ctx.query_one(settings_sql, &[]),
-                ctx.query(DETAIL_SQL, &params),
-            );
-            let q = |e| CollectError::query(NAME, e);
-            let (counts, settings, details) = (
-                counts.map_err(q)?,
-                settings.map_err(q)?,
-                details.map_err(q)?,
-            );
-
-            let mut count_rows = Vec::with_capacity(counts.len());
-            for r in &counts {
-                count_rows.push(CountRow {
-                    state: col(NAME, r, "state")?,
-                    wait_event_type: col(NAME, r, "wait_event_type")?,
-                    backend_type: col(NAME, r, "backend_type")?,
-                    own: col(NAME, r, "own")?,
-                    n: col::<i64>(NAME, r, "n")?,
-                });
+            let mut started = Vec::new();
+            if let Some(last) = self.last.as_ref().filter(|l| !l.due(Instant::now())) {
+                started = started_since(ctx, last.server_at).await?;
+                if started.iter().all(|k| last.seen.contains(k)) {
+                    return Ok(self.build(ctx, &last.counts, last.max, last.reserved, &last.details));
+                }
             }
-            let max: i64 = col(NAME, &settings, "max_connections")?;
-            let reserved: i64 = col(NAME, &settings, "reserved")?;
-            let mut detail_rows = Vec::with_capacity(details.len());
-            for r in &details {
-                detail_rows.push(DetailRow {
-                    kind: col(NAME, r, "kind")?,
-                    pid: col(NAME, r, "pid")?,
-                    datname: col(NAME, r, "datname")?,
-                    usename: col(NAME, r, "usename")?,
-                    application_name: col(NAME, r, "application_name")?,
-                    seconds: col::<Option<f64>>(NAME, r, "seconds")?.unwrap_or(0.0),
-                    query: col(NAME, r, "query")?,
-                });
-            }
-            Ok(self.build(ctx, &count_rows, max, reserved, &detail_rows))
+            let mut read = full_read(ctx).await?;
+            // Statements that started a second before this read are in it;
+            // older ones are behind every later gate's window.
+            read.seen = self
+                .last
+                .take()
+                .map(|l| l.seen)
+                .unwrap_or_default()
+                .into_iter()
+                .chain(started)
+                .filter(|(_, s)| f64::from_bits(*s) >= read.server_at - GATE_SLACK_S)
+                .collect();
+            let out = self.build(ctx, &read.counts, read.max, read.reserved, &read.details);
+            self.last = Some(read);
+            Ok(out)
         })
     }
+}
+
+/// The gate looks this far before the last read, so that a statement that
+/// started while the read ran is not missed.
+const GATE_SLACK_S: f64 = 2.0;
+
+/// The statements `STARTED_SQL` finds since `since - GATE_SLACK_S`.
+async fn started_since(ctx: &Ctx<'_>, since: f64) -> Result<Vec<(i32, u64)>, CollectError> {
+    let q = |e| CollectError::query(NAME, e);
+    let since = since - GATE_SLACK_S;
+    let rows = ctx
+        .query(STARTED_SQL, &[&ctx.own_pids, &since])
+        .await
+        .map_err(q)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let started: f64 = col(NAME, r, "started")?;
+        out.push((col(NAME, r, "pid")?, started.to_bits()));
+    }
+    Ok(out)
+}
+
+/// Counts, settings and the oldest sessions and DDL from `pg_stat_activity`,
+/// pipelined on the one connection: three statements, one round trip.
+async fn full_read(ctx: &Ctx<'_>) -> Result<LastRead, CollectError> {
+    let settings_sql = if ctx.server_version_num >= 160000 {
+        SETTINGS_SQL_16
+    } else {
+        SETTINGS_SQL_13
+    };
+    let own: &[i32] = ctx.own_pids;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&own];
+    let (counts, settings, details) = tokio::join!(
+        ctx.query(COUNTS_SQL, &params),
+        ctx.query_one(settings_sql, &[]),
+        ctx.query(DETAIL_SQL, &params),
+    );
+    let q = |e| CollectError::query(NAME, e);
+    let (counts, settings, details) = (
+        counts.map_err(q)?,
+        settings.map_err(q)?,
+        details.map_err(q)?,
+    );
+    let mut count_rows = Vec::with_capacity(counts.len());
+    for r in &counts {
+        count_rows.push(CountRow {
+            state: col(NAME, r, "state")?,
+            wait_event_type: col(NAME, r, "wait_event_type")?,
+            backend_type: col(NAME, r, "backend_type")?,
+            own: col(NAME, r, "own")?,
+            n: col::<i64>(NAME, r, "n")?,
+        });
+    }
+    let mut detail_rows = Vec::with_capacity(details.len());
+    for r in &details {
+        detail_rows.push(DetailRow {
+            kind: col(NAME, r, "kind")?,
+            pid: col(NAME, r, "pid")?,
+            datname: col(NAME, r, "datname")?,
+            usename: col(NAME, r, "usename")?,
+            application_name: col(NAME, r, "application_name")?,
+            seconds: col::<Option<f64>>(NAME, r, "seconds")?.unwrap_or(0.0),
+            query: col(NAME, r, "query")?,
+        });
+    }
+    Ok(LastRead {
+        counts: count_rows,
+        max: col(NAME, &settings, "max_connections")?,
+        reserved: col(NAME, &settings, "reserved")?,
+        details: detail_rows,
+        at: Instant::now(),
+        server_at: col(NAME, &settings, "now")?,
+        seen: HashSet::new(),
+    })
 }
 
 /// One row of `COUNTS_SQL`. Without pg_monitor, other users' sessions have
