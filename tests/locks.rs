@@ -39,7 +39,7 @@ async fn access_exclusive_chain_shows_root_queue_and_completed_waits() {
         .get(0);
 
     // A chain: an ALTER TABLE queued for ACCESS EXCLUSIVE, two readers behind both.
-    let (w1, t1) = spawn_blocked(pg, &db, "ALTER TABLE orders ADD COLUMN note text").await;
+    let (w1, t1) = spawn_blocked(&pg, &db, "ALTER TABLE orders ADD COLUMN note text").await;
     wait_until_lock_wait(pg, &db, w1).await;
     let (w2, t2) = spawn_blocked(pg, &db, "SELECT count(*) FROM orders").await;
     wait_until_lock_wait(pg, &db, w2).await;
@@ -191,3 +191,143 @@ async fn access_exclusive_chain_shows_root_queue_and_completed_waits() {
 }
 
 struct Metrics2(String);
+
+/// Issue 20: the locks collector reads pg_locks only when the set of waiting
+/// backends changes (or every 15 s). A server where nobody waits costs no
+/// pg_locks read per poll, and a queue that forms after quiet polls is still
+/// reported, waiting DDL and root blocker named (its state and transaction
+/// age), on the first polls after it forms. Counted in polls, not
+/// milliseconds, so that a loaded machine does not decide the outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_forming_after_quiet_polls_is_named_and_quiet_polls_skip_pg_locks() {
+    // A private server: waits of other tests must not reach this one.
+    let pg = PgCluster::start_new(&["shared_preload_libraries=pg_stat_statements"]);
+    let db = pg.create_database("gate").await;
+    let setup = pg.connect(&db).await;
+    setup
+        .batch_execute("CREATE EXTENSION pg_stat_statements; CREATE TABLE orders (id int)")
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("pgmig-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("cfg.yml");
+    // The locks collector alone, so that pg_locks reads are its own.
+    std::fs::write(
+        &cfg,
+        "collectors:\n".to_string()
+            + &[
+                "activity",
+                "probe",
+                "progress",
+                "database",
+                "statements",
+                "indexes",
+                "tables",
+                "functions",
+                "expected_objects",
+                "frameworks",
+            ]
+            .map(|c| format!("  {c}: {{enabled: false}}\n"))
+            .concat(),
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &["--config.file", cfg.to_str().unwrap()],
+        &[
+            ("PGMIG_DATABASE_URL", &pg.url(&db)),
+            ("PGMIG_TARGET_NAME", "app"),
+        ],
+    );
+    let polls = |m: &common::Metrics| {
+        m.get(
+            "pgmig_collector_duration_seconds_count",
+            &[("target", "app"), ("collector", "locks")],
+        )
+        .unwrap_or(0.0)
+    };
+    let pg_locks_reads = || async {
+        let c = pg.connect(&db).await;
+        let n: i64 = c
+            .query_one(
+                "SELECT coalesce(sum(calls), 0)::int8 FROM pg_stat_statements \
+                 WHERE query LIKE '%FROM pg_catalog.pg_locks%' AND query LIKE '%pg_blocking_pids%'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    let first = exporter.wait_for("two locks polls", Duration::from_secs(30), |m| {
+        (polls(m) >= 2.0).then(|| polls(m))
+    });
+    let reads_before = pg_locks_reads().await;
+    exporter.wait_for("six more locks polls", Duration::from_secs(60), |m| {
+        (polls(m) >= first + 6.0).then_some(())
+    });
+    let reads_quiet = pg_locks_reads().await - reads_before;
+    // Six polls with nobody waiting: at most the one read every 15 s.
+    assert!(
+        reads_quiet <= 1,
+        "{reads_quiet} pg_locks reads in six polls while nobody waited"
+    );
+
+    // The root: a session idle in its transaction, holding a lock on orders.
+    let holder = pg.connect(&db).await;
+    holder
+        .batch_execute("SET application_name = 'report'; BEGIN; SELECT count(*) FROM orders")
+        .await
+        .unwrap();
+    let holder_pid: i32 = holder
+        .query_one("SELECT pg_backend_pid()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let (ddl, task) = spawn_blocked(&pg, &db, "ALTER TABLE orders ADD COLUMN note text").await;
+    wait_until_lock_wait(&pg, &db, ddl).await;
+    let polls_at_formed = polls(&exporter.metrics());
+    let (ddl_s, root) = (ddl.to_string(), holder_pid.to_string());
+    let polls_at_seen = exporter.wait_for(
+        "the waiting DDL and its root, with state and age",
+        Duration::from_secs(30),
+        |m| {
+            let ok = m
+                .get(
+                    "pgmig_blocked_backend_wait_seconds",
+                    &[
+                        ("pid", &ddl_s),
+                        ("blocking_root_pid", &root),
+                        ("mode", "AccessExclusiveLock"),
+                        ("relation", "public.orders"),
+                    ],
+                )
+                .is_some()
+                && m.get(
+                    "pgmig_blocking_root_blocked_backends",
+                    &[
+                        ("pid", &root),
+                        ("state", "idle in transaction"),
+                        ("application_name", "report"),
+                    ],
+                ) == Some(1.0)
+                && m.get("pgmig_blocking_root_transaction_seconds", &[("pid", &root)])
+                    .is_some_and(|v| v > 0.0);
+            ok.then(|| polls(m))
+        },
+    );
+    // Seen on the first poll after the queue formed, or the one after it
+    // (a poll may have been running while it formed).
+    assert!(
+        polls_at_seen - polls_at_formed <= 2.0,
+        "seen {} polls after the queue formed",
+        polls_at_seen - polls_at_formed
+    );
+    assert!(pg_locks_reads().await > reads_before + reads_quiet);
+
+    holder.batch_execute("COMMIT").await.unwrap();
+    task.await.unwrap().unwrap();
+    exporter.wait_for("nobody blocked any more", Duration::from_secs(30), |m| {
+        (m.get("pgmig_blocked_backends", &[("target", "app")]) == Some(0.0)).then_some(())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

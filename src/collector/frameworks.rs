@@ -416,6 +416,9 @@ pub fn detect(
 
 // ---- reading ---------------------------------------------------------------
 
+/// The first condition (every name looked for, as `name`) lets pg_class's
+/// index on relname answer: comparing `relname::text` alone scanned all of
+/// pg_class, 130-230 ms every 15 s at 10,000 tables (70,000 relations).
 const CATALOG_SQL: &str = "\
 SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name, \
        (pg_catalog.has_schema_privilege(n.oid, 'USAGE') \
@@ -425,7 +428,8 @@ SELECT c.oid::int8 AS oid, n.nspname::text AS schema, c.relname::text AS name, \
 FROM pg_catalog.pg_class c \
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
-WHERE c.relkind IN ('r', 'p') \
+WHERE c.relname = ANY (pg_catalog.array_cat($1::text[], $3::text[])::name[]) \
+  AND c.relkind IN ('r', 'p') \
   AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_' \
   AND (c.relname::text = ANY($1::text[]) \
        OR (n.nspname::text, c.relname::text) IN \

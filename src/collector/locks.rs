@@ -71,7 +71,7 @@ pub const SPEC: Spec = Spec {
 /// The longest the last `pg_locks` read is served again while the set of
 /// waiting backends does not change (and the longest a held
 /// AccessExclusiveLock with no queue behind it may go unseen).
-pub const FULL_READ_EVERY: Duration = Duration::from_secs(15);
+pub const FULL_READ_EVERY: Duration = Duration::from_secs(30);
 
 /// The gate: the pids of the backends waiting on a heavyweight lock, and the
 /// server's clock. Reads the backend status array only, not `pg_locks`.
@@ -376,12 +376,7 @@ fn last_read_holds(last: Option<&LastRead>, waiting: &[i32], now: Instant) -> bo
 
 /// The last read's rows at the gate's time `now`.
 fn served_again(rows: &[LockRow], now: f64) -> Vec<LockRow> {
-    rows.iter()
-        .map(|r| LockRow {
-            now,
-            ..r.clone()
-        })
-        .collect()
+    rows.iter().map(|r| LockRow { now, ..r.clone() }).collect()
 }
 
 #[derive(Debug, Clone)]
