@@ -355,7 +355,7 @@ def lock_visibility(pg, port):
     holder.stdout.readline()  # the count
     root = holder.stdout.readline().strip()
     ddl = subprocess.Popen([psql, "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", "postgres",
-                            "-c", "SET application_name = 'bench_ddl'", "-c", "ALTER TABLE s1.t1 ADD COLUMN bench_note text"],
+                            "-c", "SET application_name = 'bench_ddl'", "-c", f"ALTER TABLE s1.t1 ADD COLUMN bench_note_{int(time.time() * 1000)} text"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     formed, ddl_pid = None, None
     for _ in range(500):
