@@ -39,7 +39,7 @@ async fn access_exclusive_chain_shows_root_queue_and_completed_waits() {
         .get(0);
 
     // A chain: an ALTER TABLE queued for ACCESS EXCLUSIVE, two readers behind both.
-    let (w1, t1) = spawn_blocked(&pg, &db, "ALTER TABLE orders ADD COLUMN note text").await;
+    let (w1, t1) = spawn_blocked(pg, &db, "ALTER TABLE orders ADD COLUMN note text").await;
     wait_until_lock_wait(pg, &db, w1).await;
     let (w2, t2) = spawn_blocked(pg, &db, "SELECT count(*) FROM orders").await;
     wait_until_lock_wait(pg, &db, w2).await;
