@@ -595,6 +595,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results/latest.json"))
     ap.add_argument("--profile", action="store_true", help="perf record this exporter during its first round")
+    ap.add_argument("--no-sql-floor", action="store_true", help="skip the SQL floor (65 s of logged statements replayed in psql)")
     ap.add_argument("--before", metavar="BINARY",
                     help="an earlier build of this exporter, run beside it in the same run (its defaults and its fast lane alone)")
     a = ap.parse_args()
@@ -719,8 +720,9 @@ def main():
             }
         timeouts = default_timeouts()
         results["collectors"] = {e.name: collector_report(e.port, timeouts) for e in exporters if not e.scrape_based}
-        print("bench: the SQL floor (65 s of statements from the server log, replayed in psql)...", flush=True)
-        results["sql_floor"] = sql_floor(pg, "pgmig")
+        if not a.no_sql_floor:
+            print("bench: the SQL floor (65 s of statements from the server log, replayed in psql)...", flush=True)
+        results["sql_floor"] = None if a.no_sql_floor else sql_floor(pg, "pgmig")
         results["lock_visible_after_s"] = lock_visibility(pg, ours.port)
         if a.before:
             results["lock_visible_after_s_before"] = lock_visibility(pg, next(e for e in exporters if e.name == "pg_migration_exporter_before").port)

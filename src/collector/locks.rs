@@ -318,6 +318,17 @@ fn chain_root_of_cycle(pid: i32, waiting: &HashMap<i32, &LockRow>) -> i32 {
     min
 }
 
+/// The order in which blocked backends get their per-pid series, under
+/// `max_blocked_series`: waiters for an AccessExclusiveLock (a migration's
+/// DDL, which the alerts name) first, then the rest, each longest wait
+/// first. Without it, a DDL queued behind a server with more standing waits
+/// than the bound was the one left out (the shortest wait).
+fn series_order(blocked: &[Blocked]) -> Vec<&Blocked> {
+    let mut shown: Vec<&Blocked> = blocked.iter().collect();
+    shown.sort_by_key(|b| b.row.mode != "AccessExclusiveLock");
+    shown
+}
+
 /// A wait being followed across polls, for the histogram.
 #[derive(Debug, Clone, PartialEq)]
 struct Wait {
@@ -502,7 +513,7 @@ impl Locks {
             "pgmig_blocked_backend_chain_depth",
             "Number of backends between a blocked backend and its blocking root, itself included (1 = blocked directly by the root), from pg_blocking_pids().",
         );
-        for b in a.blocked.iter().take(self.max_blocked) {
+        for b in series_order(&a.blocked).into_iter().take(self.max_blocked) {
             let pid = b.row.pid.to_string();
             let root = b.root.to_string();
             wait.add(
@@ -658,6 +669,20 @@ mod tests {
         // Longest wait first.
         assert_eq!(a.blocked[0].row.pid, 11);
         assert_eq!(a.blocked[0].wait_seconds, 10.0);
+    }
+
+    #[test]
+    fn a_new_access_exclusive_waiter_comes_before_older_waits_under_the_series_bound() {
+        let mut rows: Vec<LockRow> = (20..25)
+            .map(|p| row(p, false, "AccessShareLock", Some(vec![10]), 50.0))
+            .collect();
+        rows.push(row(10, true, "AccessExclusiveLock", None, 0.0));
+        rows.push(row(30, false, "AccessExclusiveLock", Some(vec![10]), 99.0));
+        let a = analyse(&rows);
+        let order: Vec<i32> = series_order(&a.blocked).iter().map(|b| b.row.pid).collect();
+        assert_eq!(order, vec![30, 20, 21, 22, 23, 24]);
+        // The oldest wait is still the longest one.
+        assert_eq!(a.blocked[0].wait_seconds, 50.0);
     }
 
     #[test]
