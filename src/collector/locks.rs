@@ -13,8 +13,9 @@
 //! read's rows are served again with the current time: the same backends
 //! still wait, so their lock, relation and chain are those already read.
 //! A new lock queue is therefore seen on the first poll after it forms, and
-//! nobody waiting costs no `pg_locks` read. An AccessExclusiveLock held with
-//! nobody queued behind it is seen within [`FULL_READ_EVERY`]. The blocking
+//! nobody waiting costs no `pg_locks` read. While an AccessExclusiveLock is
+//! held with nobody queued behind it (a migration's DDL in flight),
+//! `pg_locks` is read on every poll, so that its release is seen at once. The blocking
 //! roots' sessions (state, transaction age) are read on every poll that has
 //! any, one `pg_stat_get_activity(pid)` per root. PostgreSQL 13+;
 //! `pg_locks.waitstart` is used on 14+. Needs `pg_monitor` to see other
@@ -381,8 +382,19 @@ struct LastRead {
 
 /// Whether the last read still describes the waits the gate sees: the same
 /// backends wait (sorted pids) and the read is recent enough.
+/// An AccessExclusiveLock held with nobody queued behind it (a migration's
+/// DDL in flight) could be released without the waiting set changing, so
+/// it is read again on every poll: the window must see it end.
 fn last_read_holds(last: Option<&LastRead>, waiting: &[i32], now: Instant) -> bool {
-    last.is_some_and(|l| l.waiting == waiting && now.duration_since(l.at) < FULL_READ_EVERY)
+    last.is_some_and(|l| {
+        l.waiting == waiting
+            && now.duration_since(l.at) < FULL_READ_EVERY
+            && l.rows.iter().filter(|h| h.granted).all(|h| {
+                l.rows.iter().any(|w| {
+                    !w.granted && w.lock_datname == h.lock_datname && w.relation == h.relation
+                })
+            })
+    })
 }
 
 /// The last read's rows at the gate's time `now`.
