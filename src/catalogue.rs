@@ -1058,7 +1058,9 @@ prisma, knex, sqlx, diesel, goose, supabase, custom.
         title: r#"Collector `statements` (pg_stat_statements)"#,
         intro: r#"
 Top `top_n` statements by total execution time per poll; the rest summed into `queryid="other"` (with
-empty `datname` and `usename`) so that sums stay right. With `query_text: true` each series also has a
+empty `datname` and `usename`). `other` is a true counter: each poll it adds what each statement
+outside the top N gained since the previous poll, so it never goes down when a statement enters or
+leaves the top N. With `query_text: true` each series also has a
 normalised, truncated `query` label.
 
 "#,
