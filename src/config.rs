@@ -9,6 +9,7 @@
 //! as given. Must not touch connections, state or HTTP.
 
 pub mod serverlog;
+pub mod thresholds;
 pub mod window;
 
 use std::path::{Path, PathBuf};
@@ -295,6 +296,8 @@ pub struct Settings {
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
     pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    /// Per-operation and per-target alerting thresholds, served as series.
+    pub thresholds: thresholds::ThresholdsConfig,
     pub window: window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
@@ -375,6 +378,8 @@ struct FileConfig {
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
     expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    thresholds: thresholds::ThresholdsConfig,
     #[serde(default)]
     window: window::WindowConfig,
     #[serde(default)]
@@ -826,6 +831,10 @@ impl Settings {
         let window_token = window_token(&file_cfg, &file_name)?;
         let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
         file_cfg
+            .thresholds
+            .validate(&target_names)
+            .map_err(|(key, m)| file_err(&file_name, &key, m))?;
+        file_cfg
             .server_log
             .validate(&target_names)
             .map_err(|(key, m)| file_err(&file_name, &key, m))?;
@@ -857,6 +866,7 @@ impl Settings {
             expected_objects: file_cfg.expected_objects.clone(),
             app_collectors: file_cfg.app_collectors.0.clone(),
             expected_error_codes: file_cfg.expected_error_codes.clone(),
+            thresholds: file_cfg.thresholds.clone(),
             window: file_cfg.window.clone(),
             window_token,
             server_log_follows: file_cfg

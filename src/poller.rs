@@ -146,6 +146,13 @@ pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
                 crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
             );
         }
+        let thresholds = settings.thresholds.resolve(&t.name);
+        if !thresholds.is_empty() {
+            state.put(
+                (ti, "thresholds".into(), t.main_database()),
+                crate::app::threshold_families(&t.name, &thresholds),
+            );
+        }
         let shared = Arc::new(TargetShared::default());
         let lanes: BTreeSet<Lane> = all
             .iter()
