@@ -640,6 +640,25 @@ impl FileCollectors {
 }
 
 impl CollectorSettings {
+    /// The whole section of the collector named `name`, as text: what a
+    /// reload compares to tell whether the collector's settings changed.
+    pub fn section_text(&self, name: &str) -> String {
+        match name {
+            "activity" => format!("{:?}", self.activity),
+            "locks" => format!("{:?}", self.locks),
+            "probe" => format!("{:?}", self.probe),
+            "progress" => format!("{:?}", self.progress),
+            "database" => format!("{:?}", self.database),
+            "statements" => format!("{:?}", self.statements),
+            "indexes" => format!("{:?}", self.indexes),
+            "tables" => format!("{:?}", self.tables),
+            "functions" => format!("{:?}", self.functions),
+            "expected_objects" => format!("{:?}", self.expected_objects),
+            "frameworks" => format!("{:?}", self.frameworks),
+            _ => String::new(),
+        }
+    }
+
     /// The schedule of the collector named `name` (a [`COLLECTOR_KEYS`] entry).
     pub fn schedule_mut(&mut self, name: &str) -> Option<&mut Schedule> {
         Some(match name {

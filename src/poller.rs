@@ -59,12 +59,14 @@ fn hash_debug(v: &impl std::fmt::Debug) -> u64 {
     h.finish()
 }
 
-/// What the built-in collectors may read of the settings, hashed: the
-/// settings less what is known not to reach them (targets, HTTP, logging,
-/// app collectors, the window, the server log). Whatever a later section
-/// adds counts, so that a change to it rebuilds the collectors.
+/// What the built-in collectors may read of the settings besides their
+/// own `collectors.<name>` section, hashed: the settings less what is
+/// known not to reach them (targets, HTTP, logging, the collector
+/// sections, app collectors, the window, the server log). Whatever a later
+/// section adds counts, so that a change to it rebuilds the collectors.
 fn builtin_inputs(settings: &Settings) -> u64 {
     let mut s = settings.clone();
+    s.collectors = Default::default();
     s.targets.clear();
     s.shard = None;
     s.web = None;
@@ -100,7 +102,11 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
             targets: Vec::new(),
             databases: Vec::new(),
             app: false,
-            fingerprint: hash_debug(&(spec.name, schedule, inputs)),
+            fingerprint: hash_debug(&(
+                spec.name,
+                settings.collectors.section_text(spec.name),
+                inputs,
+            )),
             build: Box::new(move || build(&s)),
         }));
     }
@@ -662,9 +668,10 @@ impl LaneTask {
                 .map(|e| e.next)
                 .min()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            // `changed()` marks the plan seen: reconcile here, not at the top.
             tokio::select! {
                 _ = tokio::time::sleep_until(next.into()) => {}
-                _ = plan_changed(&mut self.plans) => {}
+                _ = plan_changed(&mut self.plans) => self.reconcile(),
             }
         }
     }
@@ -727,7 +734,7 @@ impl LaneTask {
                 let wait = self.backoff.mul_f64(0.75 + 0.5 * jitter(&mut self.seed));
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
-                    _ = plan_changed(&mut self.plans) => {}
+                    _ = plan_changed(&mut self.plans) => self.reconcile(),
                 }
                 self.backoff = (self.backoff * 2).min(Duration::from_secs(30));
                 false

@@ -339,6 +339,7 @@ mod tests {
         let mut c = crate::config::CollectorSettings::default();
         for s in super::COLLECTORS {
             assert!(c.schedule_mut(s.name).is_some(), "{}", s.name);
+            assert!(!c.section_text(s.name).is_empty(), "{}", s.name);
         }
     }
 }

@@ -146,8 +146,11 @@ fn update_lane(state: &Arc<State>, w: &mut Watched, lane: Lane, plan: Arc<LanePl
     let collectors: Vec<Arc<str>> = plan.factories.iter().map(|f| f.name.clone()).collect();
     if let Some(h) = w.lanes.get_mut(&lane) {
         if h.conn == conn {
+            // Gone from the scrape at once; the lane drops the instances
+            // when it takes the plan (at once too, unless a run is under way).
             for c in h.collectors.iter().filter(|c| !collectors.contains(c)) {
                 state.remove_collector(w.ti, c);
+                state.metrics.forget_collector_everywhere(&t.name, c);
             }
             h.collectors = collectors;
             h.plans.send_replace(plan);
