@@ -36,8 +36,8 @@ fn enabled(args: &[&str], config: Option<&str>) -> Vec<(String, bool)> {
         .env("PGMIG_DATABASE_URL", "postgres://u@127.0.0.1:1/d")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{args:?}: {text}");
     let section = text
         .split_once("\ncollectors:\n")
@@ -90,7 +90,10 @@ fn each_collector_has_a_flag_pair_that_turns_it_alone_off_and_on() {
 #[test]
 fn flags_win_over_the_file_and_the_last_flag_wins() {
     let file = "collectors:\n  activity: {enabled: false}\n  probe: {enabled: true}\n  locks: {enabled: true}\n";
-    let v = enabled(&["--collector.activity", "--no-collector.probe"], Some(file));
+    let v = enabled(
+        &["--collector.activity", "--no-collector.probe"],
+        Some(file),
+    );
     let on = names(&v, true);
     assert!(on.contains("activity") && !on.contains("probe"), "{v:?}");
     // disable-defaults leaves what the file turns on explicitly.
@@ -200,5 +203,9 @@ async fn disable_defaults_and_collector_locks_serve_only_locks() {
         }
     }
     assert!(served(&m, "pgmig_blocked_backends"), "{}", m.raw);
-    assert_eq!(m.get("pgmig_up", &[]), Some(1.0), "pgmig_up needs no collector");
+    assert_eq!(
+        m.get("pgmig_up", &[]),
+        Some(1.0),
+        "pgmig_up needs no collector"
+    );
 }

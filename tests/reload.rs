@@ -97,12 +97,11 @@ async fn sighup_adds_a_target_and_an_app_collector_and_the_kept_target_keeps_its
         dir.join("token").display()
     );
     let cfg = dir.join("c.yml");
-    write(
-        &cfg,
-        &format!("{window}targets:\n{}", target("a", pg, &a)),
-    );
+    write(&cfg, &format!("{window}targets:\n{}", target("a", pg, &a)));
     let e = Exporter::start(&["--config.file", cfg.to_str().unwrap()], &[]);
-    e.wait_for("target a up", T, |m| (up(m, "a") == Some(1.0)).then_some(()));
+    e.wait_for("target a up", T, |m| {
+        (up(m, "a") == Some(1.0)).then_some(())
+    });
     let (ok, started) = reload_status(&e.metrics());
     assert_eq!(ok, Some(1.0), "the start counts as a successful load");
     let started = started.expect("timestamp at start");
@@ -148,11 +147,7 @@ async fn sighup_adds_a_target_and_an_app_collector_and_the_kept_target_keeps_its
         "the kept target keeps its sessions (same backend pids), its lanes given the new collector"
     );
     wait_sessions(pg, &b, 2).await;
-    assert!(
-        e.log_text().contains("config reloaded"),
-        "{}",
-        e.log_text()
-    );
+    assert!(e.log_text().contains("config reloaded"), "{}", e.log_text());
 }
 
 #[tokio::test]
@@ -166,7 +161,11 @@ async fn post_reload_removes_a_target_and_its_sessions_leave_pg_stat_activity() 
     let cfg = dir.join("c.yml");
     write(
         &cfg,
-        &format!("targets:\n{}{}", target("keep", pg, &a), target("gone", pg, &b)),
+        &format!(
+            "targets:\n{}{}",
+            target("keep", pg, &a),
+            target("gone", pg, &b)
+        ),
     );
     let e = Exporter::start(&["--config.file", cfg.to_str().unwrap()], &[]);
     e.wait_for("both up", T, |m| {
@@ -249,10 +248,18 @@ async fn a_broken_config_keeps_the_old_targets_serving_and_reports_zero() {
     let m = e.metrics();
     assert_eq!(reload_status(&m), (Some(0.0), started));
     assert_eq!(up(&m, "a"), Some(1.0), "the old config keeps serving");
-    assert!(m.get("pgmig_collector_success", &[("target", "a"), ("collector", "locks")]).is_some());
+    assert!(m
+        .get(
+            "pgmig_collector_success",
+            &[("target", "a"), ("collector", "locks")]
+        )
+        .is_some());
 
     // SIGHUP with a file that parses but fails a check: 0 again, still serving.
-    write(&cfg, &good.replace("targets:", "session: {application_name: \"\"}\ntargets:"));
+    write(
+        &cfg,
+        &good.replace("targets:", "session: {application_name: \"\"}\ntargets:"),
+    );
     let r = http_request(e.addr, "POST", "/-/reload", &[]);
     assert_eq!(r.status, 500, "{}", r.text());
     write(&cfg, &good);

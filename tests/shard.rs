@@ -34,7 +34,11 @@ fn shard_targets(cfg: &std::path::Path, shard: &str) -> BTreeSet<String> {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (_, rest) = text
         .split_once(&format!("targets of shard {shard} ("))
         .unwrap_or_else(|| panic!("{text}"));
@@ -85,7 +89,17 @@ fn the_shard_of_a_name_is_fixed_and_bad_shards_are_refused() {
     );
     let in_of_4: Vec<u32> = ["primary", "billing", "analytics", "db-000"]
         .iter()
-        .map(|n| (0..4).find(|i| Shard { index: *i, count: 4 }.contains(n)).unwrap())
+        .map(|n| {
+            (0..4)
+                .find(|i| {
+                    Shard {
+                        index: *i,
+                        count: 4,
+                    }
+                    .contains(n)
+                })
+                .unwrap()
+        })
         .collect();
     assert_eq!(in_of_4, [1, 0, 3, 2]);
     for bad in ["3/3", "1", "a/2", "0/0", "-1/2", "1/2/3"] {
@@ -112,7 +126,12 @@ async fn a_sharded_exporter_polls_only_its_targets() {
         .collect();
     assert!(!mine.is_empty() && mine.len() < names.len(), "{mine:?}");
     let e = Exporter::start(
-        &["--config.file", cfg.to_str().unwrap(), "--targets.shard", "1/2"],
+        &[
+            "--config.file",
+            cfg.to_str().unwrap(),
+            "--targets.shard",
+            "1/2",
+        ],
         &[],
     );
     let up = e.wait_for("the shard's targets up", Duration::from_secs(60), |m| {
