@@ -143,6 +143,11 @@ impl Reloader {
                 Err(e.to_string())
             }
             Ok(new) => {
+                for t in &new.targets {
+                    if !self.current.targets.iter().any(|c| c.name == t.name) {
+                        tracing::info!(trigger, target = %t.name, connection = %t.conninfo, "watching target");
+                    }
+                }
                 let new = Arc::new(config::keep_restart_only(&self.current, new, |key| {
                     tracing::warn!(
                         trigger,

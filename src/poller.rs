@@ -168,6 +168,22 @@ impl OwnPids {
     }
 }
 
+/// A pid in the own-pid list for as long as this lives.
+struct OwnPid<'a>(&'a OwnPids, i32);
+
+impl<'a> OwnPid<'a> {
+    fn new(own: &'a OwnPids, pid: i32) -> OwnPid<'a> {
+        own.add(pid);
+        OwnPid(own, pid)
+    }
+}
+
+impl Drop for OwnPid<'_> {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
+}
+
 /// Per-target lane connection states, for `pgmig_up`.
 #[derive(Default)]
 struct LaneStates(Mutex<BTreeMap<Lane, bool>>);
@@ -841,14 +857,14 @@ impl LaneTask {
                     if self.failed_dbs.remove(&d) {
                         tracing::info!(target = tname, datname = %d, "database reachable again");
                     }
-                    self.shared.own.add(visit.backend_pid);
+                    // Removed on drop: also when a reload drops the lane mid-visit.
+                    let _own = OwnPid::new(&self.shared.own, visit.backend_pid);
                     for e in self.entries.iter_mut().filter(due) {
                         if run_entry(&self.state, self.ti, tname, e, &visit, &self.shared.own).await
                         {
                             break;
                         }
                     }
-                    self.shared.own.remove(visit.backend_pid);
                 }
                 Err(err) => {
                     if self.failed_dbs.insert(d.clone()) {
