@@ -148,6 +148,42 @@ async fn sighup_adds_a_target_and_an_app_collector_and_the_kept_target_keeps_its
     );
     wait_sessions(pg, &b, 2).await;
     assert!(e.log_text().contains("config reloaded"), "{}", e.log_text());
+
+    // New session settings: every lane reconnects (new backends), and the
+    // target keeps its slot, so its window stays open.
+    write(
+        &cfg,
+        &format!(
+            "{window}session: {{lock_timeout: 200ms}}\ntargets:\n{}",
+            target("a", pg, &a)
+        ),
+    );
+    let r = http_request(e.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let deadline = Instant::now() + T;
+    loop {
+        let s = sessions(pg, &a).await;
+        if s.len() == 2 && s.iter().all(|p| !before.contains(p)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a's sessions {s:?}, before {before:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    wait_sessions(pg, &b, 0).await;
+    let m = e.wait_for("a up again", T, |m| {
+        (up(m, "a") == Some(1.0)).then(|| Metrics::parse(&m.raw))
+    });
+    assert_eq!(
+        m.get("pgmig_migration_window_open", &[("target", "a")]),
+        Some(1.0),
+        "a reconnected target keeps its window"
+    );
+    assert!(e
+        .log_text()
+        .contains("connection settings changed by the reload"));
 }
 
 #[tokio::test]
