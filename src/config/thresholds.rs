@@ -250,7 +250,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<ThresholdsConfig, String> {
-        serde_yaml::from_str(s).map_err(|e| e.to_string())
+        serde_yaml_ng::from_str(s).map_err(|e| e.to_string())
     }
 
     #[test]
