@@ -933,7 +933,15 @@ checked by this collector and served in `pgmig_expected_object_present` /
             Metric {
                 name: "pgmig_migration_lock_beyond_plan",
                 kind: Kind::Gauge,
-                labels: &["target", "datname", "path", "migration", "relation", "mode", "planned"],
+                labels: &[
+                    "target",
+                    "datname",
+                    "path",
+                    "migration",
+                    "relation",
+                    "mode",
+                    "planned",
+                ],
                 help: Some(
                     r#"1 for each relation a backend running a migration holds or waits for in a mode stronger than its plan says (pg_locks); planned=none when the plan names no lock on it."#,
                 ),

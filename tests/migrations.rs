@@ -177,7 +177,10 @@ async fn expectations_of_a_pending_migration_wait_until_it_is_applied_and_its_gr
     assert_eq!(
         m.get(
             "pgmig_expected_object_present",
-            &[("name", "public.accounts.nickname"), ("migration", "2")]
+            &[
+                ("name", "public.accounts.nickname"),
+                ("migration", "000002")
+            ]
         ),
         Some(0.0)
     );

@@ -423,7 +423,7 @@ impl Migrations {
         runs: &[(usize, SetRun)],
         f: &mut Families,
     ) -> Result<(), CollectError> {
-        let mut checks: Vec<&ExpectedObject> = Vec::new();
+        let mut checks: Vec<std::borrow::Cow<'_, ExpectedObject>> = Vec::new();
         for (si, run) in runs {
             let p = &self.planned[*si];
             let past_grace = |mi: usize| run.applied_for[mi].is_some_and(|d| d >= p.set.grace);
@@ -436,20 +436,32 @@ impl Migrations {
                     .find(|(mi, _)| run.applied_for[*mi].is_some())
                 {
                     if past_grace(*mi) {
-                        checks.push(x);
+                        checks.push(std::borrow::Cow::Borrowed(x));
                     }
                 }
             }
             for o in &self.bound {
                 let targeted = o.target.as_deref().is_none_or(|t| t == ctx.target)
                     && o.database.as_deref().is_none_or(|d| d == ctx.datname);
-                let at = o.after.as_deref().and_then(|v| p.set.find(v));
-                if targeted && at.is_some_and(past_grace) {
-                    checks.push(o);
+                let Some(mi) = o.after.as_deref().and_then(|v| p.set.find(v)) else {
+                    continue;
+                };
+                if targeted && past_grace(mi) {
+                    // The `migration` label names the version as
+                    // pgmig_migration_state does, so rules can join the two.
+                    let mut o = o.clone();
+                    o.migration = label(&p.set.migrations[mi]);
+                    checks.push(std::borrow::Cow::Owned(o));
                 }
             }
         }
-        super::expected_objects::check(ctx, checks.into_iter(), &mut f.present, &mut f.failed).await
+        super::expected_objects::check(
+            ctx,
+            checks.iter().map(|c| c.as_ref()),
+            &mut f.present,
+            &mut f.failed,
+        )
+        .await
     }
 }
 

@@ -44,9 +44,15 @@ pub const FAST_COLLECTORS: &str = "collectors:
 /// lock, one running with a lock its plan does not name (inside a
 /// function), one pending with a hazard, one that does not parse.
 const MIGRATIONS: &[(&str, &str)] = &[
-    ("000001_notes.up.sql", "ALTER TABLE orders ADD COLUMN note text;\n"),
+    (
+        "000001_notes.up.sql",
+        "ALTER TABLE orders ADD COLUMN note text;\n",
+    ),
     ("000002_touch.up.sql", "SELECT scenario_touch();\n"),
-    ("000003_idx.up.sql", "CREATE INDEX orders_total_idx ON orders (total);\n"),
+    (
+        "000003_idx.up.sql",
+        "CREATE INDEX orders_total_idx ON orders (total);\n",
+    ),
     ("000004_broken.up.sql", "ALTER TABLE orders ADD;\n"),
 ];
 
