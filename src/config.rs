@@ -1251,6 +1251,34 @@ mod tests {
     }
 
     #[test]
+    fn after_must_name_a_configured_migration_version() {
+        let dir = std::env::temp_dir().join(format!("pgmig-after-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("db")).unwrap();
+        std::fs::write(dir.join("db/000002_a.up.sql"), "CREATE TABLE a (id int);\n").unwrap();
+        let cfg = dir.join("c.yml");
+        let load = |after: &str| {
+            std::fs::write(
+                &cfg,
+                format!("migrations:\n  - {{path: db, tool: golang-migrate}}\nexpected_objects:\n  - {{kind: table, name: public.a, after: '{after}'}}\n"),
+            )
+            .unwrap();
+            let flags = FlagValues {
+                config_file: Some(cfg.clone()),
+                ..Default::default()
+            };
+            Settings::load_with_env(&flags, &env(&[("PGHOST", "h")]))
+        };
+        // Relative to the config file's directory; leading zeros do not matter.
+        let s = load("2").unwrap();
+        assert_eq!(s.migrations[0].migrations.len(), 1);
+        assert_eq!(s.expected_objects[0].migration, "2");
+        let msg = load("3").unwrap_err().to_string();
+        assert!(msg.contains("expected_objects[0].after"), "{msg}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn bad_log_level_from_env_names_the_variable() {
         let err =
             Settings::load_with_env(&FlagValues::default(), &env(&[("PGMIG_LOG_LEVEL", "loud")]))
