@@ -56,7 +56,8 @@ fn state(m: &Metrics, migration: &str) -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expectations_of_a_migration_wait_until_it_is_applied_and_its_grace_passed_and_stop_when_it_is_rolled_back() {
+async fn expectations_of_a_migration_wait_until_it_is_applied_and_its_grace_passed_and_stop_when_it_is_rolled_back(
+) {
     let pg = PgCluster::shared();
     let db = pg.create_database("migpending").await;
     let files = dir(
