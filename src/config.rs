@@ -633,6 +633,7 @@ pub const COLLECTOR_KEYS: &[&str] = &[
     "functions",
     "expected_objects",
     "frameworks",
+    "migrations",
 ];
 
 impl FileCollectors {
@@ -650,6 +651,7 @@ impl FileCollectors {
             "functions" => self.functions.enabled,
             "expected_objects" => self.expected_objects.enabled,
             "frameworks" => self.frameworks.enabled,
+            "migrations" => self.migrations.enabled,
             _ => None,
         }
     }
@@ -671,6 +673,7 @@ impl CollectorSettings {
             "functions" => format!("{:?}", self.functions),
             "expected_objects" => format!("{:?}", self.expected_objects),
             "frameworks" => format!("{:?}", self.frameworks),
+            "migrations" => format!("{:?}", self.migrations),
             _ => String::new(),
         }
     }
@@ -689,6 +692,7 @@ impl CollectorSettings {
             "functions" => &mut self.functions.schedule,
             "expected_objects" => &mut self.expected_objects.schedule,
             "frameworks" => &mut self.frameworks.schedule,
+            "migrations" => &mut self.migrations.schedule,
             _ => return None,
         })
     }

@@ -50,6 +50,7 @@ const MAX_BACKENDS: i64 = 200;
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "your migration files (the migrations section; runs only with one): each one's state, the statement running now and its locks against the plan, the objects applied ones must have left",
     lane: Lane::Slow,
     scope: Scope::Server,
     schedule: |s| {
@@ -329,6 +330,12 @@ impl Collector for Migrations {
             let mut out = Output::default();
             if sets.is_empty() {
                 return Ok(out);
+            }
+            if self.first_run {
+                for e in sets.iter().flat_map(|si| &self.planned[*si].set.errors) {
+                    tracing::warn!(target = ctx.target, collector = NAME, error = %e,
+                        "migration file not planned: not watched until it parses (pgmig_migration_file_parse_error)");
+                }
             }
             let history = read_histories(ctx, &self.planned, &sets).await?;
             let activity = read_activity(ctx).await?;
