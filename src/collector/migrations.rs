@@ -50,15 +50,12 @@ const MAX_BACKENDS: i64 = 200;
 
 pub const SPEC: Spec = Spec {
     name: NAME,
-    about: "your migration files (the migrations section; runs only with one): each one's state, the statement running now and its locks against the plan, the objects applied ones must have left",
+    about: "your migration files (the migrations section; idle without one): each one's state, the statement running now and its locks against the plan, the objects applied ones must have left",
     lane: Lane::Slow,
     scope: Scope::Server,
-    schedule: |s| {
-        let mut sch = s.collectors.migrations.schedule;
-        // Nothing to watch without a migrations section.
-        sch.enabled &= !s.migrations.is_empty();
-        sch
-    },
+    // On like every collector; without a migrations section (or one for
+    // its target) a run queries nothing and serves nothing.
+    schedule: |s| s.collectors.migrations.schedule,
     build: |s| Box::new(Migrations::new(s)),
 };
 
