@@ -398,7 +398,13 @@ fn alerts_follow_the_conventions() {
             problems.push(format!("{}: the summary must be fixed text", r.name));
         }
         let d = r.annotations.get("description").map_or("", String::as_str);
-        if !d.contains("$labels.target") {
+        // An alert on the exporter's own state (its reload) has no target:
+        // its series carry only job and instance, and it names the instance.
+        let about_exporter = r.expr.starts_with("pgmig_config_");
+        if about_exporter && !d.contains("$labels.instance") {
+            problems.push(format!("{}: the description must name the instance", r.name));
+        }
+        if !about_exporter && !d.contains("$labels.target") {
             problems.push(format!("{}: the description must name the target", r.name));
         }
         if !d.contains("$value") {
