@@ -437,10 +437,8 @@ async fn a_running_migration_is_in_flight_and_opens_the_window_until_the_hold_do
         "{}",
         m.raw
     );
-    // Nothing else shows this migration: the reason is the plan's alone.
-    for other in ["ddl", "lock", "migration_lock", "backfill", "explicit"] {
-        assert_eq!(reason(&m, other), Some(0.0), "{other}: {}", m.raw);
-    }
+    // The other reasons are not asserted 0: the locks and activity
+    // collectors see the whole shared cluster, where other tests run DDL.
 
     c.batch_execute("INSERT INTO backfill_done VALUES (1)")
         .await
