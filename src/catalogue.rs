@@ -1180,7 +1180,9 @@ checked by this collector and served in `pgmig_expected_object_present` /
         title: r#"Collector `statements` (pg_stat_statements)"#,
         intro: r#"
 Top `top_n` statements by total execution time per poll; the rest summed into `queryid="other"` (with
-empty `datname` and `usename`) so that sums stay right. With `query_text: true` each series also has a
+empty `datname` and `usename`). `other` is a true counter: each poll it adds what each statement
+outside the top N gained since the previous poll, so it never goes down when a statement enters or
+leaves the top N. With `query_text: true` each series also has a
 normalised, truncated `query` label.
 
 "#,
@@ -1633,6 +1635,28 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
                     r#"1 for each error code the config lists as expected for an operation (expected_error_codes); the rules treat other codes as unknown."#,
                 ),
                 source: r#"1 for each code `expected_error_codes` lists for an operation (from the config, not the database)"#,
+                collector: "app",
+                min_pg: None,
+            },
+            Metric {
+                name: "pgmig_app_operation_threshold",
+                kind: Kind::Gauge,
+                labels: &["target", "operation", "signal"],
+                help: Some(
+                    r#"Alerting threshold or duration (seconds) configured for an application operation (thresholds.operations), by signal; the rules use their default where it is absent."#,
+                ),
+                source: r#"`thresholds.operations` (and `thresholds.targets.<t>.operations`) of the config, not the database: `error_ratio`, `success_ratio`, `response_seconds` and their `*_for_seconds`"#,
+                collector: "app",
+                min_pg: None,
+            },
+            Metric {
+                name: "pgmig_target_threshold",
+                kind: Kind::Gauge,
+                labels: &["target", "signal"],
+                help: Some(
+                    r#"Alerting threshold or duration (seconds) configured for the target (thresholds), by signal; the rules use their default where it is absent."#,
+                ),
+                source: r#"`thresholds` (and `thresholds.targets.<t>`) of the config, not the database: `response_seconds`, `degradation_ratio` and their `*_for_seconds`"#,
                 collector: "app",
                 min_pg: None,
             },
