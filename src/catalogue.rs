@@ -338,9 +338,9 @@ each scrape (absent where there is no `/proc`). CPU time is in the kernel's USER
                 kind: Kind::Gauge,
                 labels: &["target"],
                 help: Some(
-                    r#"1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration or backfill progress, or explicitly through the API)."#,
+                    r#"1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration, backfill progress or a configured migration running, or explicitly through the API)."#,
                 ),
-                source: r#"1 while a migration window is open: opened automatically while schema-changing DDL runs, a migration tool's lock is held, a migration is dirty or a backfill progresses (and for `window.close_after` after; `window.max_auto` at most), or explicitly through `POST /api/v1/window/open`"#,
+                source: r#"1 while a migration window is open: opened automatically while schema-changing DDL runs, a migration tool's lock is held, a migration is dirty, a backfill progresses or a backend runs a statement of a configured migration (and for `window.close_after` after; `window.max_auto` at most), or explicitly through `POST /api/v1/window/open`"#,
                 collector: "window",
                 min_pg: Some(13),
             },
@@ -358,9 +358,9 @@ each scrape (absent where there is no `/proc`). CPU time is in the kernel's USER
                 kind: Kind::Gauge,
                 labels: &["target", "source"],
                 help: Some(
-                    r#"1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, explicit), else 0."#,
+                    r#"1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, migration_running, explicit), else 0."#,
                 ),
-                source: r#"1 for each source keeping the window open now: ddl, migration_lock, framework_dirty, backfill, explicit"#,
+                source: r#"1 for each source keeping the window open now: ddl, migration_lock, framework_dirty, backfill, migration_running, explicit"#,
                 collector: "window",
                 min_pg: Some(13),
             },
@@ -371,7 +371,7 @@ each scrape (absent where there is no `/proc`). CPU time is in the kernel's USER
                 help: Some(
                     r#"1 for each kind of evidence that a migration is working on the target now or was within window.in_flight_hold (ddl, lock, migration_lock, explicit, backfill, migration_running), else 0."#,
                 ),
-                source: r#"1 for each kind of evidence that a migration is working now, or was within `window.in_flight_hold`: ddl (schema-changing DDL, or a new invalid index), lock (an AccessExclusiveLock held or waited for), migration_lock, explicit, backfill (progress moved), migration_running (reserved, 0); every reason always present"#,
+                source: r#"1 for each kind of evidence that a migration is working now, or was within `window.in_flight_hold`: ddl (schema-changing DDL, or a new invalid index), lock (an AccessExclusiveLock held or waited for), migration_lock, explicit, backfill (progress moved), migration_running (a backend runs a statement of a migration of the `migrations` section, matched by pg_query fingerprint); every reason always present"#,
                 collector: "window",
                 min_pg: Some(13),
             },

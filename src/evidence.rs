@@ -17,6 +17,9 @@ pub struct WindowEvidence {
     pub migration_lock_held: bool,
     /// A migration is recorded as half-applied.
     pub migration_dirty: bool,
+    /// A backend runs a statement of a configured migration (the
+    /// `migrations` collector's `running` state).
+    pub migration_running: bool,
     /// Sum of backfill ratios and job done counts; None when there is none.
     pub progress: Option<f64>,
     /// Invalid indexes as `datname/schema/index`; None when this run did not
@@ -31,6 +34,7 @@ impl WindowEvidence {
         self.access_exclusive |= o.access_exclusive;
         self.migration_lock_held |= o.migration_lock_held;
         self.migration_dirty |= o.migration_dirty;
+        self.migration_running |= o.migration_running;
         if let Some(p) = o.progress {
             self.progress = Some(self.progress.unwrap_or(0.0) + p);
         }

@@ -8,7 +8,8 @@
 //! latest snapshots (`ddl`: schema-changing DDL runs, see [`SCHEMA_CHANGING`];
 //! `migration_lock`: a migration tool's lock is held; `framework_dirty`: a
 //! migration is recorded as dirty; `backfill`: a backfill's ratio or a job's
-//! done count moved since the last tick) and closes `close_after` once none
+//! done count moved since the last tick; `migration_running`: a backend runs
+//! a statement of a migration of the `migrations` section) and closes `close_after` once none
 //! is. An automatic window never lasts longer than `max_auto`: a source stuck
 //! on (a forgotten lock row) cannot hold the baseline for ever; the window
 //! then reopens only after every source cleared once. It opens explicitly
@@ -23,8 +24,10 @@
 //! expected-object check). Reasons: `ddl` (schema-changing DDL running, or a
 //! new invalid index appeared: a build just failed), `lock` (an
 //! AccessExclusiveLock held or waited for), `migration_lock`, `explicit`,
-//! `backfill`, and `migration_running` (reserved for the migration-state
-//! collector; 0 until it exists).
+//! `backfill`, and `migration_running` (the `migrations` collector sees a
+//! backend run a statement of a configured migration, matched by pg_query
+//! fingerprint: evidence even for a lockless data migration that no other
+//! reason sees).
 //!
 //! | metric | type | labels |
 //! |---|---|---|
@@ -50,6 +53,7 @@ pub const SOURCES: &[&str] = &[
     "migration_lock",
     "framework_dirty",
     "backfill",
+    "migration_running",
     "explicit",
 ];
 
@@ -81,7 +85,7 @@ pub const SCHEMA_CHANGING: &[&str] = &[
 /// What one tick's snapshots of a target show.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Observed {
-    /// Active sources and reasons that need no memory (`ddl`, `lock`, `migration_lock`, `framework_dirty`).
+    /// Active sources and reasons that need no memory (`ddl`, `lock`, `migration_lock`, `framework_dirty`, `migration_running`).
     pub active: Vec<&'static str>,
     /// Sum of backfill ratios and job done counts; None when no such series.
     pub progress: Option<f64>,
@@ -128,6 +132,9 @@ impl From<&WindowEvidence> for Observed {
         }
         if e.migration_dirty {
             out.active.push("framework_dirty");
+        }
+        if e.migration_running {
+            out.active.push("migration_running");
         }
         out.progress = e.progress;
         out.invalid_indexes = e
@@ -267,7 +274,7 @@ impl Windows {
         let base = [("target", target)];
         let mut open = Family::gauge(
             "pgmig_migration_window_open",
-            "1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration or backfill progress, or explicitly through the API).",
+            "1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration, backfill progress or a configured migration running, or explicitly through the API).",
             &base,
         );
         open.add(&[], if w.open_since.is_some() { 1.0 } else { 0.0 });
@@ -279,7 +286,7 @@ impl Windows {
         start.add(&[], w.open_since.unwrap_or(0.0));
         let mut src = Family::gauge(
             "pgmig_migration_window_source",
-            "1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, explicit), else 0.",
+            "1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, migration_running, explicit), else 0.",
             &base,
         );
         for s in SOURCES {
@@ -400,6 +407,37 @@ mod tests {
             Some(502.0),
             "reopens"
         );
+    }
+
+    #[test]
+    fn a_running_migration_is_in_flight_and_a_source_only_when_window_auto_names_it() {
+        let running = Observed::from(&WindowEvidence {
+            migration_running: true,
+            ..Default::default()
+        });
+        let w = Windows::new(cfg(), 1);
+        w.update(0, running.clone(), 10.0);
+        assert_eq!(in_flight(&w, 0), vec!["migration_running"]);
+        assert_eq!(w.targets.lock().unwrap()[0].open_since, Some(10.0));
+        assert_eq!(
+            w.targets.lock().unwrap()[0].active,
+            vec!["migration_running"]
+        );
+
+        let w = Windows::new(
+            WindowConfig {
+                auto: vec!["ddl".into()],
+                ..cfg()
+            },
+            1,
+        );
+        w.update(0, running, 10.0);
+        assert_eq!(
+            in_flight(&w, 0),
+            vec!["migration_running"],
+            "in flight whatever window.auto says"
+        );
+        assert!(w.targets.lock().unwrap()[0].open_since.is_none());
     }
 
     fn cfg() -> WindowConfig {

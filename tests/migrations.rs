@@ -362,3 +362,110 @@ async fn a_broken_migration_file_is_a_metric_and_fails_check_config_naming_file_
     assert_eq!(state(&m, "1").as_deref(), Some("pending"));
     assert_eq!(m.get("pgmig_up", &[("target", "m")]), Some(1.0));
 }
+
+/// A lockless data migration (no DDL, no AccessExclusiveLock, no progress
+/// series) is in flight only because the plan recognises its statement:
+/// `pgmig_migration_in_flight{reason="migration_running"}` is 1 and the
+/// window opens while it runs, and both stay for the hold-down after it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_migration_is_in_flight_and_opens_the_window_until_the_hold_down_after_it_ends() {
+    let pg = PgCluster::shared();
+    let db = pg.create_database("miginflight").await;
+    let files = dir(
+        "inflight",
+        &[
+            ("000001_t.up.sql", "CREATE TABLE t (id int, n int);\n"),
+            ("000002_backfill.up.sql", "SELECT backfill_t(1000);\n"),
+        ],
+    );
+    let c = pg.connect(&db).await;
+    c.batch_execute(GOLANG_MIGRATE_TABLE).await.unwrap();
+    // The backfill works until the test says it is done: it ends when the
+    // test wants, on its own, not by cancel.
+    c.batch_execute(
+        "CREATE TABLE t (id int, n int); CREATE TABLE backfill_done (x int);
+         INSERT INTO schema_migrations VALUES (1, false);
+         CREATE FUNCTION backfill_t(batch int) RETURNS void LANGUAGE plpgsql AS $$
+         BEGIN
+           WHILE NOT EXISTS (SELECT 1 FROM backfill_done) LOOP
+             UPDATE t SET n = id WHERE n IS NULL;
+             PERFORM pg_sleep(0.05);
+           END LOOP;
+         END $$;",
+    )
+    .await
+    .unwrap();
+    let (e, _) = start(
+        pg,
+        &db,
+        &files,
+        "window: {in_flight_hold: 3s, close_after: 3s}\n",
+    );
+    let reason = |m: &Metrics, r: &str| {
+        m.get(
+            "pgmig_migration_in_flight",
+            &[("target", "m"), ("reason", r)],
+        )
+    };
+    let open = |m: &Metrics| m.get("pgmig_migration_window_open", &[("target", "m")]);
+    let m = e.wait_for("migration 2 pending", T, |m| {
+        (state(m, "000002").as_deref() == Some("pending")).then(|| Metrics::parse(&m.raw))
+    });
+    assert_eq!(reason(&m, "migration_running"), Some(0.0), "{}", m.raw);
+    assert_eq!(open(&m), Some(0.0), "{}", m.raw);
+
+    let (_, backfill) = spawn_blocked(pg, &db, "select backfill_t( 500 )").await;
+    let m = e.wait_for("migration 2 running and in flight", T, |m| {
+        (state(m, "000002").as_deref() == Some("running")
+            && reason(m, "migration_running") == Some(1.0))
+        .then(|| Metrics::parse(&m.raw))
+    });
+    let m = if open(&m) == Some(1.0) {
+        m
+    } else {
+        // The window is weighed on the poller's tick, after the run.
+        e.wait_for("window open", T, |m| {
+            (open(m) == Some(1.0)).then(|| Metrics::parse(&m.raw))
+        })
+    };
+    assert_eq!(
+        m.get(
+            "pgmig_migration_window_source",
+            &[("target", "m"), ("source", "migration_running")]
+        ),
+        Some(1.0),
+        "{}",
+        m.raw
+    );
+    // The other reasons are not asserted 0: the locks and activity
+    // collectors see the whole shared cluster, where other tests run DDL.
+
+    c.batch_execute("INSERT INTO backfill_done VALUES (1)")
+        .await
+        .unwrap();
+    backfill.await.unwrap().unwrap();
+    let ended = std::time::Instant::now();
+    let m = e.wait_for("migration 2 no longer running", T, |m| {
+        (state(m, "000002").as_deref() == Some("pending")).then(|| Metrics::parse(&m.raw))
+    });
+    if ended.elapsed() < Duration::from_secs(2) {
+        assert_eq!(
+            reason(&m, "migration_running"),
+            Some(1.0),
+            "held after the end: {}",
+            m.raw
+        );
+        assert_eq!(open(&m), Some(1.0), "{}", m.raw);
+    }
+    e.wait_for("migration_running cleared after the hold-down", T, |m| {
+        (reason(m, "migration_running") == Some(0.0)).then_some(())
+    });
+    let held = ended.elapsed();
+    assert!(
+        held >= Duration::from_secs(2),
+        "cleared {held:?} after the end, the hold-down is 3 s on 1 s window ticks"
+    );
+    e.wait_for("window closed after close_after", T, |m| {
+        (open(m) == Some(0.0)).then_some(())
+    });
+}

@@ -16,7 +16,9 @@
 //! transaction of) one of its statements; else as its history table records
 //! it: `applied`, `failed` (also dirty / half-applied), `rolled_back`
 //! (recorded as undone, or seen applied earlier and no longer recorded),
-//! or `pending`. Series are bounded by `max_migrations`.
+//! or `pending`. Series are bounded by `max_migrations`. A running migration
+//! is also window evidence (`migration_running`): in flight, and a source
+//! that opens the window.
 //!
 //! | metric | type | labels |
 //! |---|---|---|
@@ -32,10 +34,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use super::{
-    col, frameworks, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec,
+    col, frameworks, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope,
+    Spec,
 };
 use crate::config::migrations::MigrationSet;
 use crate::config::Settings;
+use crate::evidence::WindowEvidence;
 use crate::expected::{Expect, ExpectedObject};
 use crate::exposition::Family;
 use crate::plan::{LockMode, Migration};
@@ -347,6 +351,12 @@ impl Collector for Migrations {
                 .iter()
                 .flat_map(|(_, r)| r.running.iter().map(|x| x.pid))
                 .collect();
+            // A running migration is in-flight evidence of its own: a
+            // lockless data migration shows no DDL, lock or progress.
+            ctx.observe(Observation::Window(WindowEvidence {
+                migration_running: !pids.is_empty(),
+                ..WindowEvidence::default()
+            }));
             let locks = read_locks(ctx, &pids).await?;
             for (si, run) in &runs {
                 let p = &self.planned[*si];
