@@ -294,7 +294,7 @@ pub struct Settings {
     pub expected_objects: Vec<crate::expected::ExpectedObject>,
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
-    pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    pub expected_error_codes: crate::app::config::ExpectedErrorCodes,
     pub window: window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
@@ -374,7 +374,7 @@ struct FileConfig {
     #[serde(default)]
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
-    expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    expected_error_codes: crate::app::config::ExpectedErrorCodes,
     #[serde(default)]
     window: window::WindowConfig,
     #[serde(default)]
