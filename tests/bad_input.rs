@@ -383,8 +383,16 @@ fn every_malformed_config_shape_names_file_line_and_key() {
 fn expected_error_codes_that_are_neither_sqlstate_nor_app_code_are_refused() {
     let dir = tempfile_dir();
     let bad = [
-        ("lower_case.yml", "\"42p10\"", "\"42p10\" is neither a SQLSTATE"),
-        ("space.yml", "\"23 505\"", "\"23 505\" is neither a SQLSTATE"),
+        (
+            "lower_case.yml",
+            "\"42p10\"",
+            "\"42p10\" is neither a SQLSTATE",
+        ),
+        (
+            "space.yml",
+            "\"23 505\"",
+            "\"23 505\" is neither a SQLSTATE",
+        ),
         ("empty_code.yml", "\"\"", "\"\" is neither a SQLSTATE"),
         ("six_digits.yml", "123456", "123456 is not a SQLSTATE"),
         ("float.yml", "1.5", "quote the SQLSTATE"),
@@ -400,7 +408,10 @@ fn expected_error_codes_that_are_neither_sqlstate_nor_app_code_are_refused() {
         let (rc, err) = check_config(&p);
         assert_eq!(rc, Some(2), "{name} was accepted: {err}");
         assert!(
-            err.contains(&format!("{}:4: expected_error_codes.import[1]: ", p.display())),
+            err.contains(&format!(
+                "{}:4: expected_error_codes.import[1]: ",
+                p.display()
+            )),
             "{name}: no file:line:key in {err}"
         );
         assert!(err.contains(msg), "{name}: {err} does not say {msg}");
@@ -421,7 +432,12 @@ fn expected_error_codes_that_are_neither_sqlstate_nor_app_code_are_refused() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         stdout.contains("expected error codes of import: 42P10, 23505, 01000, 22E01"),
         "{stdout}"

@@ -85,26 +85,9 @@ pub const BACKEND_TYPES: &[&str] = &[
     "walwriter",
 ];
 
-/// The commands `pgmig_ddl_running` counts, reported as 0 when absent.
-pub const DDL_COMMANDS: &[&str] = &[
-    "CREATE INDEX",
-    "CREATE INDEX CONCURRENTLY",
-    "DROP INDEX",
-    "DROP INDEX CONCURRENTLY",
-    "REINDEX",
-    "REINDEX CONCURRENTLY",
-    "CREATE TABLE",
-    "ALTER TABLE",
-    "DROP TABLE",
-    "TRUNCATE",
-    "VACUUM",
-    "VACUUM FULL",
-    "ANALYZE",
-    "CLUSTER",
-    "REFRESH MATERIALIZED VIEW",
-    "LOCK TABLE",
-    "OTHER DDL",
-];
+// The commands `pgmig_ddl_running` counts, reported as 0 when absent; the
+// window weighs the same list.
+use crate::evidence::DDL_COMMANDS;
 
 struct Activity {
     query_text: bool,
@@ -340,7 +323,8 @@ impl Activity {
             out.push(f);
         }
 
-        let mut running: BTreeMap<&str, f64> = DDL_COMMANDS.iter().map(|c| (*c, 0.0)).collect();
+        let mut running: BTreeMap<&str, f64> =
+            DDL_COMMANDS.iter().map(|(c, _)| (*c, 0.0)).collect();
         let mut f = ctx.gauge(
             "pgmig_ddl_duration_seconds",
             "How long each running DDL statement has run (now() - query_start), by command, from pg_stat_activity.",
