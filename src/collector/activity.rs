@@ -29,6 +29,7 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "activity";
 
@@ -43,6 +44,7 @@ pub const SPEC: Spec = Spec {
             max_len: s.collectors.activity.query_text_max_length,
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 /// States of a client backend, reported as 0 when absent. `none` is a NULL
@@ -560,6 +562,142 @@ pub fn normalize_query(sql: &str, max_len: usize) -> String {
     let t = out.trim_end();
     t.chars().take(max_len).collect()
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `activity` (pg_stat_activity)"#,
+    intro: r#"
+The exporter's own backends are excluded from everything except `pgmig_connections`.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_backends",
+            kind: Kind::Gauge,
+            labels: &["target", "state"],
+            help: Some(
+                r#"Client backends by state, from pg_stat_activity (the exporter's own excluded)."#,
+            ),
+            source: r#"client backends by `state`; all of active, idle, idle in transaction, idle in transaction (aborted), fastpath function call, disabled and none (NULL: not visible to the exporter's role) are always present"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_backends_by_wait_event_type",
+            kind: Kind::Gauge,
+            labels: &["target", "wait_event_type"],
+            help: Some(
+                r#"Backends by wait_event_type, from pg_stat_activity; none means not waiting."#,
+            ),
+            source: r#"backends by `wait_event_type` (Activity, BufferPin, Client, Extension, IO, IPC, Lock, LWLock, Timeout always present; none = not waiting)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_backends_by_type",
+            kind: Kind::Gauge,
+            labels: &["target", "backend_type"],
+            help: Some(r#"Backends by backend_type, from pg_stat_activity."#),
+            source: r#"backends by `backend_type` (the common types always present, others as seen)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_connections",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"Client backends connected, the exporter's own included, from pg_stat_activity."#,
+            ),
+            source: r#"client backends connected, the exporter's own included"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_connections_max",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(r#"The max_connections setting."#),
+            source: r#"`max_connections`"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_connections_reserved",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"Connection slots reserved for superusers and pg_use_reserved_connections (superuser_reserved_connections plus reserved_connections on 16+)."#,
+            ),
+            source: r#"`superuser_reserved_connections` (+ `reserved_connections` on 16+)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_oldest_query_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "datname", "usename", "application_name"],
+            help: Some(
+                r#"Age of the oldest running statement of a client backend (now() - query_start), from pg_stat_activity; 0 with empty labels when none runs."#,
+            ),
+            source: r#"`now() - query_start` of the oldest active statement; 0 with empty labels when none (`query` label added when `query_text` is on)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_oldest_transaction_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "datname", "usename", "application_name"],
+            help: Some(
+                r#"Age of the oldest open transaction of a client backend (now() - xact_start), from pg_stat_activity; 0 with empty labels when none is open."#,
+            ),
+            source: r#"`now() - xact_start` of the oldest open transaction; 0 with empty labels when none (`query` label when opted in)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_longest_idle_in_transaction_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "datname", "usename", "application_name"],
+            help: Some(
+                r#"Time the longest idle-in-transaction client backend has been idle (now() - state_change), from pg_stat_activity; 0 with empty labels when none."#,
+            ),
+            source: r#"`now() - state_change` of the longest idle-in-transaction session; 0 with empty labels when none (`query` label when opted in)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_ddl_running",
+            kind: Kind::Gauge,
+            labels: &["target", "command"],
+            help: Some(r#"Running DDL statements by command, from pg_stat_activity."#),
+            source: r#"running DDL statements by command: CREATE INDEX, CREATE INDEX CONCURRENTLY, DROP INDEX, DROP INDEX CONCURRENTLY, REINDEX, REINDEX CONCURRENTLY, CREATE TABLE, ALTER TABLE, DROP TABLE, TRUNCATE, VACUUM, VACUUM FULL, ANALYZE, CLUSTER, REFRESH MATERIALIZED VIEW, LOCK TABLE, OTHER DDL (always present)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_ddl_duration_seconds",
+            kind: Kind::Gauge,
+            labels: &[
+                "target",
+                "command",
+                "pid",
+                "datname",
+                "usename",
+                "application_name",
+            ],
+            help: Some(
+                r#"How long each running DDL statement has run (now() - query_start), by command, from pg_stat_activity."#,
+            ),
+            source: r#"`now() - query_start` of each running DDL statement (`query` label when opted in)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
 
 #[cfg(test)]
 mod tests {

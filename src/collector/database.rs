@@ -18,6 +18,7 @@
 //! | `pgmig_replication_slot_retained_bytes` | gauge | target, slot_name, slot_type, active |
 
 use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "database";
 
@@ -27,6 +28,7 @@ pub const SPEC: Spec = Spec {
     scope: Scope::Server,
     schedule: |s| s.collectors.database.schedule,
     build: |_| Box::new(Database),
+    catalogue: &CATALOGUE,
 };
 
 const STAT_DATABASE_SQL: &str = "\
@@ -182,3 +184,170 @@ impl Collector for Database {
         })
     }
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `database` (pg_stat_database, WAL, replication)"#,
+    intro: r#"
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_database_commits_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"Transactions committed in each database, from pg_stat_database.xact_commit."#,
+            ),
+            source: r#"pg_stat_database.xact_commit"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_database_rollbacks_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"Transactions rolled back in each database, from pg_stat_database.xact_rollback."#,
+            ),
+            source: r#"pg_stat_database.xact_rollback"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_database_deadlocks_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(r#"Deadlocks detected in each database, from pg_stat_database.deadlocks."#),
+            source: r#"pg_stat_database.deadlocks"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_database_conflicts_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"Queries cancelled by recovery conflicts on a standby, from pg_stat_database.conflicts."#,
+            ),
+            source: r#"pg_stat_database.conflicts (recovery conflicts on a standby)"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_database_temp_bytes_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"Bytes written to temporary files by queries, from pg_stat_database.temp_bytes."#,
+            ),
+            source: r#"pg_stat_database.temp_bytes"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_database_blocks_hit_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"Block reads served from shared buffers, from pg_stat_database.blks_hit."#,
+            ),
+            source: r#"pg_stat_database.blks_hit"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_database_blocks_read_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"Block reads that went to the operating system, from pg_stat_database.blks_read."#,
+            ),
+            source: r#"pg_stat_database.blks_read"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_in_recovery",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(r#"1 when the server is a standby in recovery, from pg_is_in_recovery()."#),
+            source: r#"1 on a standby, from pg_is_in_recovery()"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_wal_written_bytes_total",
+            kind: Kind::Counter,
+            labels: &["target"],
+            help: Some(
+                r#"WAL position in bytes: pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a standby."#,
+            ),
+            source: r#"WAL position in bytes: pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a standby; its rate is the WAL rate"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_wal_records_total",
+            kind: Kind::Counter,
+            labels: &["target"],
+            help: Some(r#"WAL records generated, from pg_stat_wal (14+)."#),
+            source: r#"pg_stat_wal.wal_records"#,
+            collector: "database",
+            min_pg: Some(14),
+        },
+        Metric {
+            name: "pgmig_wal_fpi_total",
+            kind: Kind::Counter,
+            labels: &["target"],
+            help: Some(r#"WAL full-page images generated, from pg_stat_wal (14+)."#),
+            source: r#"pg_stat_wal.wal_fpi"#,
+            collector: "database",
+            min_pg: Some(14),
+        },
+        Metric {
+            name: "pgmig_wal_bytes_total",
+            kind: Kind::Counter,
+            labels: &["target"],
+            help: Some(r#"WAL bytes generated, from pg_stat_wal (14+)."#),
+            source: r#"pg_stat_wal.wal_bytes"#,
+            collector: "database",
+            min_pg: Some(14),
+        },
+        Metric {
+            name: "pgmig_replication_lag_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "application_name", "client_addr", "kind"],
+            help: Some(
+                r#"Replication lag of each standby by kind (write, flush, replay), from pg_stat_replication; absent while the standby is idle and caught up."#,
+            ),
+            source: r#"pg_stat_replication write_lag, flush_lag, replay_lag (kind = write, flush, replay); absent while NULL (idle and caught up)"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_replication_lag_bytes",
+            kind: Kind::Gauge,
+            labels: &["target", "application_name", "client_addr", "kind"],
+            help: Some(
+                r#"WAL bytes each standby has not yet written, flushed or replayed, from pg_stat_replication."#,
+            ),
+            source: r#"pg_current_wal_lsn() minus the standby's write_lsn, flush_lsn, replay_lsn"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_replication_slot_retained_bytes",
+            kind: Kind::Gauge,
+            labels: &["target", "slot_name", "slot_type", "active"],
+            help: Some(
+                r#"WAL bytes each replication slot keeps from being removed (current WAL position - restart_lsn), from pg_replication_slots."#,
+            ),
+            source: r#"WAL a replication slot keeps: current WAL position minus restart_lsn, from pg_replication_slots"#,
+            collector: "database",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};

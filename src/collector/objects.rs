@@ -38,6 +38,7 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::config::ObjectFilter;
 
 pub const INDEXES: Spec = Spec {
@@ -51,6 +52,7 @@ pub const INDEXES: Spec = Spec {
             max: s.collectors.indexes.max_indexes,
         })
     },
+    catalogue: &INDEXES_CATALOGUE,
 };
 
 pub const TABLES: Spec = Spec {
@@ -64,6 +66,7 @@ pub const TABLES: Spec = Spec {
             max: s.collectors.tables.max_tables,
         })
     },
+    catalogue: &TABLES_CATALOGUE,
 };
 
 pub const FUNCTIONS: Spec = Spec {
@@ -77,6 +80,7 @@ pub const FUNCTIONS: Spec = Spec {
             max: s.collectors.functions.max_functions,
         })
     },
+    catalogue: &FUNCTIONS_CATALOGUE,
 };
 
 /// The WHERE clause of the object filter over `schema_col` and `table_col`,
@@ -367,3 +371,279 @@ impl Collector for Functions {
         })
     }
 }
+
+/// The metrics the `indexes` collector serves, as docs/metrics.md lists them
+/// (its section of the catalogue; `catalogue::sections` puts it in order).
+pub const INDEXES_CATALOGUE: Section = Section {
+    title: r#"Collector `indexes` (pg_stat_user_indexes, pg_index, pg_class)"#,
+    intro: r#"
+Per database, bounded by the `objects` filter and `max_indexes` (invalid indexes first, then the
+largest). Sizes come from `pg_class.relpages * block_size`: no lock, never `pg_relation_size()`.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_index_scans_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(r#"Index scans started on each index, from pg_stat_user_indexes.idx_scan."#),
+            source: r#"pg_stat_user_indexes.idx_scan"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_tuples_read_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"Index entries returned by scans of each index, from pg_stat_user_indexes.idx_tup_read."#,
+            ),
+            source: r#"pg_stat_user_indexes.idx_tup_read"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_tuples_fetched_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"Live table rows fetched by simple scans of each index, from pg_stat_user_indexes.idx_tup_fetch."#,
+            ),
+            source: r#"pg_stat_user_indexes.idx_tup_fetch"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_size_bytes",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"Size of each index from pg_class.relpages * block_size (as of its last VACUUM, ANALYZE or build; takes no lock)."#,
+            ),
+            source: r#"pg_class.relpages * block_size"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_valid",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(r#"1 when the index is valid for queries (pg_index.indisvalid), else 0."#),
+            source: r#"pg_index.indisvalid as 0/1"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_ready",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(r#"1 when the index accepts inserts (pg_index.indisready), else 0."#),
+            source: r#"pg_index.indisready as 0/1"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_invalid",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"1 for each invalid index (pg_index.indisvalid false), such as one left by a failed CREATE INDEX CONCURRENTLY."#,
+            ),
+            source: r#"1 for each invalid index (only those have the series)"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
+
+/// The metrics the `tables` collector serves, as docs/metrics.md lists them
+/// (its section of the catalogue; `catalogue::sections` puts it in order).
+pub const TABLES_CATALOGUE: Section = Section {
+    title: r#"Collector `tables` (pg_stat_user_tables, pg_class, pg_locks)"#,
+    intro: r#"
+Per database, bounded by the `objects` filter and `max_tables` (largest first). A table with an
+AccessExclusiveLock held or waited for is skipped for that poll: it gets `pgmig_table_locked 1` and is
+counted in `pgmig_tables_skipped{reason="locked"}` instead of its statistics.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_table_seq_scans_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(r#"Sequential scans of each table, from pg_stat_user_tables.seq_scan."#),
+            source: r#"pg_stat_user_tables.seq_scan"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_idx_scans_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(r#"Index scans of each table, from pg_stat_user_tables.idx_scan."#),
+            source: r#"pg_stat_user_tables.idx_scan"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_live_tuples",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Estimated live rows of each table, from pg_stat_user_tables.n_live_tup."#,
+            ),
+            source: r#"pg_stat_user_tables.n_live_tup"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_dead_tuples",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Estimated dead rows of each table, from pg_stat_user_tables.n_dead_tup."#,
+            ),
+            source: r#"pg_stat_user_tables.n_dead_tup"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_modified_since_analyze",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Rows modified since each table was last analyzed, from pg_stat_user_tables.n_mod_since_analyze."#,
+            ),
+            source: r#"pg_stat_user_tables.n_mod_since_analyze"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_estimated_rows",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Planner's row estimate of each table, from pg_class.reltuples (0 before the first ANALYZE)."#,
+            ),
+            source: r#"pg_class.reltuples (0 before the first ANALYZE)"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_size_bytes",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Size of each table's main fork from pg_class.relpages * block_size (takes no lock)."#,
+            ),
+            source: r#"pg_class.relpages * block_size (main fork)"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_last_vacuum_timestamp_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "mode"],
+            help: Some(
+                r#"Unix time each table was last vacuumed, by mode (manual, auto), from pg_stat_user_tables; absent if never."#,
+            ),
+            source: r#"last_vacuum (mode=manual), last_autovacuum (mode=auto); absent if never"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_last_analyze_timestamp_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "mode"],
+            help: Some(
+                r#"Unix time each table was last analyzed, by mode (manual, auto), from pg_stat_user_tables; absent if never."#,
+            ),
+            source: r#"last_analyze (manual), last_autoanalyze (auto); absent if never"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_locked",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"1 for each table skipped this poll because an AccessExclusiveLock on it is held or waited for (from pg_locks)."#,
+            ),
+            source: r#"1 for each table skipped this poll because of an AccessExclusiveLock held or waited for"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_tables_skipped",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "reason"],
+            help: Some(
+                r#"Tables left out of this poll, by reason: locked (an AccessExclusiveLock held or waited for) or limit (beyond max_tables)."#,
+            ),
+            source: r#"tables left out this poll: reason=locked, or reason=limit (beyond max_tables)"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
+
+/// The metrics the `functions` collector serves, as docs/metrics.md lists them
+/// (its section of the catalogue; `catalogue::sections` puts it in order).
+pub const FUNCTIONS_CATALOGUE: Section = Section {
+    title: r#"Collector `functions` (pg_stat_user_functions)"#,
+    intro: r#"
+Per database, bounded by the `objects` schema filter and `max_functions`. `function` is the name with
+its argument types, e.g. `v2_get_posts(integer)`.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_functions_tracked",
+            kind: Kind::Gauge,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"1 when track_functions is pl or all, so pg_stat_user_functions is filled; 0 when it is none."#,
+            ),
+            source: r#"1 when track_functions is pl or all (so pg_stat_user_functions is filled), else 0"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_function_calls_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "function"],
+            help: Some(r#"Calls of each function, from pg_stat_user_functions.calls."#),
+            source: r#"pg_stat_user_functions.calls"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_function_total_seconds_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "function"],
+            help: Some(
+                r#"Time spent in each function and what it called, from pg_stat_user_functions.total_time."#,
+            ),
+            source: r#"pg_stat_user_functions.total_time"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_function_self_seconds_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "function"],
+            help: Some(
+                r#"Time spent in each function itself, from pg_stat_user_functions.self_time."#,
+            ),
+            source: r#"pg_stat_user_functions.self_time"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
