@@ -469,98 +469,125 @@ pub fn classify_ddl(sql: &str) -> Option<&'static str> {
 /// For the opt-in `query` label: comments dropped, string and number
 /// literals replaced by `?` (they may hold secrets or personal data),
 /// whitespace collapsed, truncated to `max_len` characters.
-#[allow(clippy::too_many_lines)] // one pass of a hand-written SQL lexer over the query text; to split
 pub fn normalize_query(sql: &str, max_len: usize) -> String {
     let mut out = String::with_capacity(sql.len().min(max_len + 8));
     let chars: Vec<char> = sql.chars().collect();
     let mut i = 0;
     let mut last_space = true;
     while i < chars.len() && out.chars().count() < max_len {
-        let c = chars[i];
-        if c == '-' && chars.get(i + 1) == Some(&'-') {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
+        match token_at(&chars, i) {
+            Token::Comment(next) => i = next,
+            Token::Literal(next) => {
+                i = next;
+                out.push('?');
+                last_space = false;
             }
-            continue;
-        }
-        if c == '/' && chars.get(i + 1) == Some(&'*') {
-            let mut depth = 0;
-            while i < chars.len() {
-                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                    i += 2;
-                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        if c == '\'' {
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == '\'' {
-                    if chars.get(i + 1) == Some(&'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
+            Token::Other if chars[i].is_whitespace() => {
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
                 }
                 i += 1;
             }
-            i += 1;
-            out.push('?');
-            last_space = false;
-            continue;
-        }
-        if c == '$' {
-            // Dollar-quoted string: $tag$ ... $tag$
-            if let Some(end) = chars[i + 1..].iter().position(|&x| x == '$') {
-                let tag: String = chars[i..i + end + 2].iter().collect();
-                if tag[1..tag.len() - 1]
-                    .chars()
-                    .all(|x| x.is_alphanumeric() || x == '_')
-                {
-                    let rest: String = chars[i + tag.chars().count()..].iter().collect();
-                    if let Some(close) = rest.find(&tag) {
-                        i += tag.chars().count()
-                            + rest[..close].chars().count()
-                            + tag.chars().count();
-                        out.push('?');
-                        last_space = false;
-                        continue;
-                    }
-                }
-            }
-        }
-        let prev_ident = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        if c.is_ascii_digit() && !prev_ident {
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            Token::Other => {
+                out.push(chars[i]);
+                last_space = false;
                 i += 1;
             }
-            out.push('?');
-            last_space = false;
-            continue;
         }
-        if c.is_whitespace() {
-            if !last_space {
-                out.push(' ');
-                last_space = true;
-            }
-            i += 1;
-            continue;
-        }
-        out.push(c);
-        last_space = false;
-        i += 1;
     }
     let t = out.trim_end();
     t.chars().take(max_len).collect()
+}
+
+/// What [`normalize_query`] finds at a position, with the index after it.
+enum Token {
+    /// `-- ...` or a (nested) `/* ... */`: dropped.
+    Comment(usize),
+    /// A quoted or dollar-quoted string or a number: replaced by `?`.
+    Literal(usize),
+    /// Anything else: one character, kept.
+    Other,
+}
+
+fn token_at(chars: &[char], i: usize) -> Token {
+    let c = chars[i];
+    let next = chars.get(i + 1).copied();
+    if c == '-' && next == Some('-') {
+        let end = chars[i..].iter().position(|&x| x == '\n');
+        return Token::Comment(end.map_or(chars.len(), |e| i + e));
+    }
+    if c == '/' && next == Some('*') {
+        return Token::Comment(block_comment_end(chars, i));
+    }
+    if c == '\'' {
+        return Token::Literal(quoted_end(chars, i));
+    }
+    if c == '$' {
+        if let Some(end) = dollar_quoted_end(chars, i) {
+            return Token::Literal(end);
+        }
+    }
+    let prev_ident = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+    if c.is_ascii_digit() && !prev_ident {
+        let digits = chars[i..]
+            .iter()
+            .position(|&x| !(x.is_ascii_digit() || x == '.'));
+        return Token::Literal(digits.map_or(chars.len(), |e| i + e));
+    }
+    Token::Other
+}
+
+/// The index after the `/* ... */` starting at `i`, nested comments included.
+fn block_comment_end(chars: &[char], mut i: usize) -> usize {
+    let mut depth = 0;
+    while i < chars.len() {
+        if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+            depth += 1;
+            i += 2;
+        } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// The index after the `'...'` starting at `i` (`''` is a quote inside).
+fn quoted_end(chars: &[char], mut i: usize) -> usize {
+    i += 1;
+    while i < chars.len() {
+        if chars[i] == '\'' {
+            if chars.get(i + 1) == Some(&'\'') {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        i += 1;
+    }
+    i + 1
+}
+
+/// The index after the `$tag$ ... $tag$` starting at `i`; None when `$`
+/// starts no closed dollar-quoted string (a parameter such as `$1`).
+fn dollar_quoted_end(chars: &[char], i: usize) -> Option<usize> {
+    let end = chars[i + 1..].iter().position(|&x| x == '$')?;
+    let tag: String = chars[i..i + end + 2].iter().collect();
+    if !tag[1..tag.len() - 1]
+        .chars()
+        .all(|x| x.is_alphanumeric() || x == '_')
+    {
+        return None;
+    }
+    let rest: String = chars[i + tag.chars().count()..].iter().collect();
+    let close = rest.find(&tag)?;
+    Some(i + tag.chars().count() + rest[..close].chars().count() + tag.chars().count())
 }
 
 /// The metrics this collector serves, as docs/metrics.md lists them (its
@@ -761,6 +788,20 @@ mod tests {
         assert_eq!(
             normalize_query("CREATE INDEX CONCURRENTLY idx ON t (a)", 12),
             "CREATE INDEX"
+        );
+    }
+
+    #[test]
+    fn normalizing_drops_nested_comments_keeps_parameters_and_ends_unclosed_literals() {
+        assert_eq!(
+            normalize_query("/* a /* b */ c */ select 1.5 /* x", 200),
+            "select ?"
+        );
+        assert_eq!(normalize_query("select $1, $$x$$", 200), "select $?, ?");
+        assert_eq!(normalize_query("select 'unclosed secret", 200), "select ?");
+        assert_eq!(
+            normalize_query("select $q$ never closed", 200),
+            "select $q$ never closed"
         );
     }
 }
