@@ -218,7 +218,6 @@ pub struct CountRow {
 }
 
 impl Activity {
-    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn build(
         &self,
         ctx: &Ctx<'_>,
@@ -292,6 +291,14 @@ impl Activity {
         f.add(&[], reserved as f64);
         out.push(f);
 
+        self.push_oldest(ctx, details, &mut out);
+        self.push_ddl(ctx, details, &mut out);
+        out
+    }
+
+    /// The oldest query, the oldest transaction and the longest idle in
+    /// transaction: one series each, with the backend to act on.
+    fn push_oldest(&self, ctx: &Ctx<'_>, details: &[DetailRow], out: &mut Output) {
         for (kind, name, help) in [
             ("query", "pgmig_oldest_query_seconds", "Age of the oldest running statement of a client backend (now() - query_start), from pg_stat_activity; 0 with empty labels when none runs."),
             ("transaction", "pgmig_oldest_transaction_seconds", "Age of the oldest open transaction of a client backend (now() - xact_start), from pg_stat_activity; 0 with empty labels when none is open."),
@@ -324,7 +331,11 @@ impl Activity {
             }
             out.push(f);
         }
+    }
 
+    /// Running DDL by command and how long each has run; the commands are
+    /// the window's evidence.
+    fn push_ddl(&self, ctx: &Ctx<'_>, details: &[DetailRow], out: &mut Output) {
         let mut running: BTreeMap<&str, f64> =
             DDL_COMMANDS.iter().map(|(c, _)| (*c, 0.0)).collect();
         let mut f = ctx.gauge(
@@ -368,7 +379,6 @@ impl Activity {
             ddl_running,
             ..WindowEvidence::default()
         }));
-        out
     }
 }
 
