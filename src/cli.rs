@@ -98,18 +98,9 @@ impl Flags {
 }
 
 /// What `--check-config` prints: the effective settings, passwords redacted.
+#[allow(clippy::too_many_lines)] // a flat listing of every resolved setting for --check-config
 pub fn describe(s: &Settings) -> String {
     let mut o = String::new();
-    describe_process(&mut o, s);
-    describe_targets(&mut o, s);
-    describe_collectors(&mut o, s);
-    describe_app(&mut o, s);
-    describe_server_log(&mut o, s);
-    o
-}
-
-/// The config file, HTTP, logging and the session settings.
-fn describe_process(o: &mut String, s: &Settings) {
     let _ = writeln!(o, "config OK");
     let _ = writeln!(
         o,
@@ -141,10 +132,6 @@ fn describe_process(o: &mut String, s: &Settings) {
         PromDuration(ss.idle_in_transaction_session_timeout),
         PromDuration(ss.connect_timeout),
     );
-}
-
-/// The targets and the objects expected in them.
-fn describe_targets(o: &mut String, s: &Settings) {
     let _ = writeln!(o, "targets ({}):", s.targets.len());
     for t in &s.targets {
         let _ = writeln!(o, "  {}: {}", t.name, t.conninfo);
@@ -167,10 +154,6 @@ fn describe_targets(o: &mut String, s: &Settings) {
             let _ = writeln!(o, "  {} {} ({:?})", x.kind.as_str(), x.label, x.expect);
         }
     }
-}
-
-/// Each registered collector's schedule, lane and scope.
-fn describe_collectors(o: &mut String, s: &Settings) {
     let _ = writeln!(o, "collectors:");
     for spec in COLLECTORS {
         let sch = (spec.schedule)(s);
@@ -191,10 +174,6 @@ fn describe_collectors(o: &mut String, s: &Settings) {
             let _ = writeln!(o, "  {}: disabled", spec.name);
         }
     }
-}
-
-/// The app collectors and the expected error codes.
-fn describe_app(o: &mut String, s: &Settings) {
     if !s.app_collectors.is_empty() {
         let _ = writeln!(o, "app collectors ({}):", s.app_collectors.len());
         for c in &s.app_collectors {
@@ -227,10 +206,6 @@ fn describe_app(o: &mut String, s: &Settings) {
             let _ = writeln!(o, "expected error codes of {op}: {}", codes.join(", "));
         }
     }
-}
-
-/// The followed server logs.
-fn describe_server_log(o: &mut String, s: &Settings) {
     let sl = &s.server_log;
     if sl.follow.is_empty() {
         let _ = writeln!(o, "server log: off");
@@ -266,4 +241,5 @@ fn describe_server_log(o: &mut String, s: &Settings) {
             );
         }
     }
+    o
 }
