@@ -40,6 +40,7 @@ use super::{
 };
 use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::config::ObjectFilter;
+use crate::exposition::Family;
 
 pub const INDEXES: Spec = Spec {
     name: "indexes",
@@ -208,30 +209,10 @@ struct Tables {
 }
 
 impl Collector for Tables {
-    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         const N: &str = "tables";
         Box::pin(async move {
-            let sql = format!(
-                "WITH locked AS (\
-                   SELECT DISTINCT relation FROM pg_catalog.pg_locks \
-                   WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' \
-                     AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) \
-                 SELECT s.schemaname::text AS schema, s.relname::text AS table_name, (l.relation IS NOT NULL) AS locked, \
-                        s.seq_scan::float8 AS seq_scan, coalesce(s.idx_scan, 0)::float8 AS idx_scan, \
-                        s.n_live_tup::float8 AS live, s.n_dead_tup::float8 AS dead, s.n_mod_since_analyze::float8 AS modified, \
-                        extract(epoch FROM s.last_vacuum)::float8 AS last_vacuum, extract(epoch FROM s.last_autovacuum)::float8 AS last_autovacuum, \
-                        extract(epoch FROM s.last_analyze)::float8 AS last_analyze, extract(epoch FROM s.last_autoanalyze)::float8 AS last_autoanalyze, \
-                        greatest(c.reltuples, 0)::float8 AS est_rows, \
-                        (c.relpages::int8 * pg_catalog.current_setting('block_size')::int8)::float8 AS size_bytes, \
-                        count(*) OVER () AS total \
-                 FROM pg_catalog.pg_stat_user_tables s \
-                 JOIN pg_catalog.pg_class c ON c.oid = s.relid \
-                 LEFT JOIN locked l ON l.relation = s.relid \
-                 WHERE {} \
-                 ORDER BY (l.relation IS NOT NULL) DESC, c.relpages DESC, s.relid LIMIT $1",
-                filter_clause("s.schemaname", Some("s.relname"))
-            );
+            let sql = tables_sql();
             let rows = query_filtered(ctx, N, &sql, &self.filter, self.max).await?;
             let mut out = Output::default();
             let mut seq = ctx.db_counter(
@@ -280,24 +261,7 @@ impl Collector for Tables {
                 );
                 est.add(&labels, col(N, r, "est_rows")?);
                 size.add(&labels, col(N, r, "size_bytes")?);
-                for (column, is_vacuum, mode) in [
-                    ("last_vacuum", true, "manual"),
-                    ("last_autovacuum", true, "auto"),
-                    ("last_analyze", false, "manual"),
-                    ("last_autoanalyze", false, "auto"),
-                ] {
-                    if let Some(ts) = col::<Option<f64>>(N, r, column)? {
-                        let f = if is_vacuum { &mut vac } else { &mut ana };
-                        f.add(
-                            &[
-                                ("schema", sc.as_str()),
-                                ("table", t.as_str()),
-                                ("mode", mode),
-                            ],
-                            ts,
-                        );
-                    }
-                }
+                maintenance_times(r, &sc, &t, &mut vac, &mut ana)?;
             }
             let mut sk = ctx.db_gauge("pgmig_tables_skipped", "Tables left out of this poll, by reason: locked (an AccessExclusiveLock held or waited for) or limit (beyond max_tables).");
             let beyond = (total as usize).saturating_sub(rows.len());
@@ -312,6 +276,53 @@ impl Collector for Tables {
             Ok(out)
         })
     }
+}
+
+/// The tables collector's query: the largest tables first, those under an
+/// AccessExclusiveLock first of all (they are skipped, not read).
+fn tables_sql() -> String {
+    format!(
+        "WITH locked AS (\
+           SELECT DISTINCT relation FROM pg_catalog.pg_locks \
+           WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' \
+             AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) \
+         SELECT s.schemaname::text AS schema, s.relname::text AS table_name, (l.relation IS NOT NULL) AS locked, \
+                s.seq_scan::float8 AS seq_scan, coalesce(s.idx_scan, 0)::float8 AS idx_scan, \
+                s.n_live_tup::float8 AS live, s.n_dead_tup::float8 AS dead, s.n_mod_since_analyze::float8 AS modified, \
+                extract(epoch FROM s.last_vacuum)::float8 AS last_vacuum, extract(epoch FROM s.last_autovacuum)::float8 AS last_autovacuum, \
+                extract(epoch FROM s.last_analyze)::float8 AS last_analyze, extract(epoch FROM s.last_autoanalyze)::float8 AS last_autoanalyze, \
+                greatest(c.reltuples, 0)::float8 AS est_rows, \
+                (c.relpages::int8 * pg_catalog.current_setting('block_size')::int8)::float8 AS size_bytes, \
+                count(*) OVER () AS total \
+         FROM pg_catalog.pg_stat_user_tables s \
+         JOIN pg_catalog.pg_class c ON c.oid = s.relid \
+         LEFT JOIN locked l ON l.relation = s.relid \
+         WHERE {} \
+         ORDER BY (l.relation IS NOT NULL) DESC, c.relpages DESC, s.relid LIMIT $1",
+        filter_clause("s.schemaname", Some("s.relname"))
+    )
+}
+
+/// The last (auto)vacuum and (auto)analyze times of one table row, by mode.
+fn maintenance_times(
+    r: &tokio_postgres::Row,
+    schema: &str,
+    table: &str,
+    vac: &mut Family,
+    ana: &mut Family,
+) -> Result<(), CollectError> {
+    for (column, is_vacuum, mode) in [
+        ("last_vacuum", true, "manual"),
+        ("last_autovacuum", true, "auto"),
+        ("last_analyze", false, "manual"),
+        ("last_autoanalyze", false, "auto"),
+    ] {
+        if let Some(ts) = col::<Option<f64>>("tables", r, column)? {
+            let f = if is_vacuum { &mut *vac } else { &mut *ana };
+            f.add(&[("schema", schema), ("table", table), ("mode", mode)], ts);
+        }
+    }
+    Ok(())
 }
 
 struct Functions {
