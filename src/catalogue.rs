@@ -122,6 +122,28 @@ const BEFORE: &[Section] = &[
                 min_pg: None,
             },
             Metric {
+                name: "pgmig_config_last_reload_successful",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(
+                    r#"1 when the last config load (the start, SIGHUP or POST /-/reload) succeeded, 0 when it failed and the previous config kept running."#,
+                ),
+                source: r#"the exporter's config loads: 1 after the start and after each successful reload; 0 after a reload whose file, environment or flags failed validation (the error is logged with file, line and key; the previous config keeps running)"#,
+                collector: "exporter",
+                min_pg: None,
+            },
+            Metric {
+                name: "pgmig_config_last_reload_success_timestamp_seconds",
+                kind: Kind::Gauge,
+                labels: &[],
+                help: Some(
+                    r#"Unix time of the last successful config load (the start, SIGHUP or POST /-/reload)."#,
+                ),
+                source: r#"the exporter's clock when the start or the last successful reload applied the config"#,
+                collector: "exporter",
+                min_pg: None,
+            },
+            Metric {
                 name: "pgmig_up",
                 kind: Kind::Gauge,
                 labels: &["target"],

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use pg_migration_exporter::cli::{describe, Command, Flags};
+use pg_migration_exporter::cli::{describe, Command};
 use pg_migration_exporter::config::Settings;
 
 fn main() -> ExitCode {
-    let flags = Flags::parse();
+    let flags = pg_migration_exporter::cli::parse();
     if let Some(Command::Plan(args)) = &flags.command {
         return pg_migration_exporter::plan::cli::run(args);
     }
@@ -38,7 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(pg_migration_exporter::run(settings)) {
+    match runtime.block_on(pg_migration_exporter::run(settings, flags.values())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "cannot serve");

@@ -40,6 +40,89 @@ pub struct SelfMetrics {
     pub lock_wait: HistogramVec,
     pub probe: HistogramVec,
     pub app_value_errors: IntCounterVec,
+    pub reload_successful: prometheus::Gauge,
+    pub reload_success_time: prometheus::Gauge,
+}
+
+/// Drops every series of `vec` whose labels include all of `want`.
+fn forget_in<T: prometheus::core::MetricVecBuilder>(
+    vec: &prometheus::core::MetricVec<T>,
+    want: &[(&str, &str)],
+) {
+    use prometheus::core::Collector as _;
+    for mf in vec.collect() {
+        for m in mf.get_metric() {
+            let labels: std::collections::HashMap<&str, &str> = m
+                .get_label()
+                .iter()
+                .map(|l| (l.name(), l.value()))
+                .collect();
+            if want.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+                let _ = vec.remove(&labels);
+            }
+        }
+    }
+}
+
+impl SelfMetrics {
+    /// Drops every series of a target a reload removed.
+    pub fn forget_target(&self, target: &str) {
+        self.forget(&[("target", target)]);
+    }
+
+    /// Drops every series of a collector on a target (in every database).
+    pub fn forget_collector_everywhere(&self, target: &str, collector: &str) {
+        self.forget(&[("target", target), ("collector", collector)]);
+    }
+
+    fn forget(&self, want: &[(&str, &str)]) {
+        for g in [
+            &self.up,
+            &self.collector_success,
+            &self.collector_last_success,
+            &self.collector_series_dropped,
+            &self.connections,
+            &self.server_version,
+        ] {
+            forget_in(g, want);
+        }
+        for c in [
+            &self.collector_errors,
+            &self.connect_errors,
+            &self.app_value_errors,
+        ] {
+            forget_in(c, want);
+        }
+        for h in [&self.collector_duration, &self.lock_wait, &self.probe] {
+            forget_in(h, want);
+        }
+    }
+
+    /// Drops the series of one collector instance a reload removed.
+    pub fn forget_collector(&self, target: &str, collector: &str, datname: &str) {
+        let l = [target, collector, datname];
+        let _ = self.collector_success.remove_label_values(&l);
+        let _ = self.collector_last_success.remove_label_values(&l);
+        let _ = self.collector_series_dropped.remove_label_values(&l);
+        let _ = self.collector_duration.remove_label_values(&l);
+        for kind in ["error", "timeout"] {
+            let _ = self
+                .collector_errors
+                .remove_label_values(&[target, collector, datname, kind]);
+        }
+    }
+
+    /// Records the outcome of a config reload (the start counts as one).
+    pub fn reloaded(&self, ok: bool) {
+        self.reload_successful.set(if ok { 1.0 } else { 0.0 });
+        if ok {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            self.reload_success_time.set(now);
+        }
+    }
 }
 
 impl SelfMetrics {
@@ -84,7 +167,24 @@ impl SelfMetrics {
                 env!("PGMIG_BUILD_RUSTC_VERSION"),
             ])
             .set(1.0);
+        let plain = |name: &str, help: &str| {
+            let g = prometheus::Gauge::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
+        let reload_successful = plain(
+            "pgmig_config_last_reload_successful",
+            "1 when the last config load (the start, SIGHUP or POST /-/reload) succeeded, 0 when it failed and the previous config kept running.",
+        );
+        let reload_success_time = plain(
+            "pgmig_config_last_reload_success_timestamp_seconds",
+            "Unix time of the last successful config load (the start, SIGHUP or POST /-/reload).",
+        );
         SelfMetrics {
+            reload_successful,
+            reload_success_time,
             up: gauge(
                 "pgmig_up",
                 "1 when the exporter's connections to the target are established, 0 when it cannot connect.",

@@ -157,6 +157,21 @@ impl Windows {
         }
     }
 
+    /// Room for `n` targets (a reload added some).
+    pub fn ensure(&self, n: usize) {
+        let mut all = self.targets.lock().expect("windows");
+        if all.len() < n {
+            all.resize(n, TargetWindow::default());
+        }
+    }
+
+    /// Forgets a target's window (a reload removed it).
+    pub fn reset(&self, ti: usize) {
+        if let Some(w) = self.targets.lock().expect("windows").get_mut(ti) {
+            *w = TargetWindow::default();
+        }
+    }
+
     pub fn api_enabled(&self) -> bool {
         self.cfg.api_token_file.is_some()
     }

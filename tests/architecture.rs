@@ -488,7 +488,7 @@ fn the_checker_reads_the_crates_imports() {
         "{:?}",
         g.get("collector::locks")
     );
-    assert!(has("lib", "poller"), "{:?}", g.get("lib"));
+    assert!(has("lib", "poller::targets"), "{:?}", g.get("lib"));
     assert!(has("main", "config"), "{:?}", g.get("main"));
     assert!(has("http", "state"), "{:?}", g.get("http"));
 }

@@ -274,3 +274,94 @@ async fn a_real_scrape_serves_the_catalogued_types_labels_and_help() {
         "catalogued but never served in the full scenario: {missing:?}"
     );
 }
+
+fn configuration_md() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"))
+        .unwrap()
+}
+
+/// The rows of the first table after `heading`: cells, backticks removed.
+fn table_after(md: &str, heading: &str) -> Vec<Vec<String>> {
+    let rest = md
+        .split_once(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("{heading} missing"))
+        .1;
+    rest.lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().replace('`', ""))
+                .collect()
+        })
+        .collect()
+}
+
+/// Every flag `--help` lists is in the flags table of docs/configuration.md
+/// and every flag there exists; the per-collector flags are the table's
+/// `--collector.<name>` rows, one per collector of the registry.
+#[test]
+fn every_flag_is_documented_and_every_documented_flag_exists() {
+    let out = std::process::Command::new(common::EXPORTER)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    let names: Vec<&str> = pg_migration_exporter::collector::COLLECTORS
+        .iter()
+        .map(|s| s.name)
+        .collect();
+    // The flag lines: "      --name <VALUE>" or "  -h, --help".
+    let served: BTreeSet<String> = help
+        .lines()
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("-h, ")
+                .trim_start_matches("-V, ")
+        })
+        .filter_map(|l| l.strip_prefix("--"))
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .map(|w| {
+            for (prefix, generic) in [
+                ("no-collector.", "no-collector.<name>"),
+                ("collector.", "collector.<name>"),
+            ] {
+                if w.strip_prefix(prefix).is_some_and(|n| names.contains(&n)) {
+                    return generic.to_string();
+                }
+            }
+            w
+        })
+        .map(|w| format!("--{w}"))
+        .collect();
+    let documented: BTreeSet<String> = table_after(&configuration_md(), "## Flags")
+        .iter()
+        .flat_map(|row| row[0].split(", ").map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(
+        served, documented,
+        "--help vs docs/configuration.md ## Flags"
+    );
+}
+
+/// docs/configuration.md's collectors table is the registry: each
+/// collector's name, default, lane and description.
+#[test]
+fn the_collectors_table_equals_the_registry() {
+    let defaults = pg_migration_exporter::config::CollectorSettings::default();
+    let want: Vec<Vec<String>> = pg_migration_exporter::collector::COLLECTORS
+        .iter()
+        .map(|s| {
+            let on = defaults.clone().schedule_mut(s.name).unwrap().enabled;
+            vec![
+                s.name.to_string(),
+                if on { "enabled" } else { "disabled" }.to_string(),
+                format!("{:?}", s.lane).to_lowercase(),
+                s.about.to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(table_after(&configuration_md(), "## Collectors"), want);
+}

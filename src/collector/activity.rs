@@ -35,6 +35,7 @@ pub const NAME: &str = "activity";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "sessions by state, idle in transaction, running DDL and the oldest query (pg_stat_activity)",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.activity.schedule,

@@ -24,6 +24,7 @@ pub const NAME: &str = "database";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "database counters, WAL position and replication lag (pg_stat_database, pg_stat_replication, slots)",
     lane: Lane::Slow,
     scope: Scope::Server,
     schedule: |s| s.collectors.database.schedule,

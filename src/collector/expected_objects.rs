@@ -28,6 +28,7 @@ pub const NAME: &str = "expected_objects";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "whether each object in expected_objects is there (catalog checks)",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.expected_objects.schedule,

@@ -56,6 +56,7 @@ pub const MAX_TABLES: usize = 100;
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "migration tools' schema-history tables: applied, failed, dirty, locked",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.frameworks.schedule,

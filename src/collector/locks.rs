@@ -44,6 +44,7 @@ pub const NAME: &str = "locks";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "who is blocked, by whom and for how long; lock queues per relation (pg_locks)",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.locks.schedule,

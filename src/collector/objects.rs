@@ -44,6 +44,7 @@ use crate::exposition::Family;
 
 pub const INDEXES: Spec = Spec {
     name: "indexes",
+    about: "per-index statistics, sizes and invalid indexes",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.indexes.schedule,
@@ -58,6 +59,7 @@ pub const INDEXES: Spec = Spec {
 
 pub const TABLES: Spec = Spec {
     name: "tables",
+    about: "per-table statistics and sizes",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.tables.schedule,
@@ -72,6 +74,7 @@ pub const TABLES: Spec = Spec {
 
 pub const FUNCTIONS: Spec = Spec {
     name: "functions",
+    about: "per-function call counts and times (pg_stat_user_functions)",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.functions.schedule,

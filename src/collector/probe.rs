@@ -16,6 +16,8 @@ pub const NAME: &str = "probe";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about:
+        "SELECT 1 round trip: the database's response time; its timeout marks a hung server down",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.probe.schedule,

@@ -29,6 +29,7 @@ pub const NAME: &str = "progress";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "progress of CREATE INDEX, VACUUM, ANALYZE, CLUSTER and COPY (pg_stat_progress_*)",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.progress.schedule,

@@ -29,6 +29,7 @@ pub const NAME: &str = "statements";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "the costliest statements from pg_stat_statements, when installed",
     lane: Lane::Slow,
     scope: Scope::Server,
     schedule: |s| s.collectors.statements.schedule,
