@@ -90,8 +90,8 @@ fn lock_rows(n: i32) -> Vec<LockRow> {
 }
 
 /// The self-metrics of `targets` targets, each with every collector in
-/// three databases, every histogram observed: what `/metrics` gathers from
-/// the `prometheus` registry and converts with `Family::from_proto`.
+/// three databases, every histogram observed: what `/metrics` renders of
+/// them at each scrape.
 fn self_metrics(targets: usize) -> SelfMetrics {
     let m = SelfMetrics::new();
     for t in 0..targets {
@@ -123,23 +123,11 @@ fn self_metrics(targets: usize) -> SelfMetrics {
 fn main() {
     for targets in [1, 10] {
         let m = self_metrics(targets);
-        let series: usize = m
-            .registry
-            .gather()
-            .iter()
-            .filter_map(Family::from_proto)
-            .map(|f| f.len())
-            .sum();
+        let series: usize = m.families().iter().map(|f| f.len()).sum();
         measure(
-            &format!("self-metrics gather + from_proto ({targets} target(s), {series} series)"),
+            &format!("self-metrics rendered ({targets} target(s), {series} series)"),
             200,
-            || {
-                m.registry
-                    .gather()
-                    .iter()
-                    .filter_map(Family::from_proto)
-                    .count()
-            },
+            || m.families().len(),
         );
     }
     let fams = families();
