@@ -81,7 +81,8 @@ collector's `CATALOGUE` next to its code in `src/collector/`): edit it there and
 `PGMIG_UPDATE_DOCS=1 cargo test --test docs metrics_md`. Tests (`tests/docs.rs`) fail when this
 page differs from what the catalogue generates, when a metric is in the code but not in the
 catalogue or the other way round, when a registered collector brings no section of its own, or
-when a real scrape serves a type, label set or help text that differs from the catalogue's. The alert rules and dashboards may only name catalogued metrics.
+when a real scrape serves a type, label set or help text that differs from the catalogue's. The
+alert rules and dashboards may only name catalogued metrics.
 
 Series of a collector are present only while its last run succeeded: a failed or timed-out run drops
 them (no stale values) and sets `pgmig_collector_success` to 0. Per-pid and per-relation series vanish

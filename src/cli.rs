@@ -241,6 +241,22 @@ pub fn describe(s: &Settings) -> String {
             let _ = writeln!(o, "  {} {} ({:?})", x.kind.as_str(), x.label, x.expect);
         }
     }
+    for m in &s.migrations {
+        let _ = writeln!(
+            o,
+            "migrations {} ({}, history table of {}, grace {}): {} planned{}",
+            m.path,
+            m.tool.as_str(),
+            m.history,
+            PromDuration(m.grace),
+            m.migrations.len(),
+            if m.targets.is_empty() {
+                String::new()
+            } else {
+                format!(", targets {}", m.targets.join(", "))
+            }
+        );
+    }
     let _ = writeln!(o, "collectors:");
     for spec in COLLECTORS {
         let sch = (spec.schedule)(s);

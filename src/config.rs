@@ -8,6 +8,7 @@
 //! Everything is parsed and checked here, once, into types the rest takes
 //! as given. Must not touch connections, state or HTTP.
 
+pub mod migrations;
 pub mod serverlog;
 pub mod window;
 
@@ -188,6 +189,11 @@ collector_section!(FileFrameworks => FrameworksSettings {
     custom: Vec<CustomFrameworkTable> = Vec::new(),
 });
 
+collector_section!(FileMigrationsCollector => MigrationsSettings {
+    /// Applied migrations whose state is served, newest first (every one not applied is).
+    max_migrations: usize = 50,
+});
+
 /// A schema-history table of an in-house migration tool.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +223,7 @@ pub struct CollectorSettings {
     pub functions: FunctionsSettings,
     pub expected_objects: ExpectedSettings,
     pub frameworks: FrameworksSettings,
+    pub migrations: MigrationsSettings,
 }
 
 fn schedule(interval_ms: u64, timeout_ms: u64) -> Schedule {
@@ -295,6 +302,8 @@ pub struct Settings {
     pub collectors: CollectorSettings,
     pub objects: ObjectFilter,
     pub expected_objects: Vec<crate::expected::ExpectedObject>,
+    /// The configured migration directories, planned at load.
+    pub migrations: Vec<migrations::MigrationSet>,
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
     pub expected_error_codes: crate::app::config::ExpectedErrorCodes,
@@ -421,6 +430,8 @@ struct FileConfig {
     objects: ObjectFilter,
     #[serde(default)]
     expected_objects: Vec<crate::expected::ExpectedObject>,
+    #[serde(default)]
+    migrations: Vec<migrations::FileMigrations>,
     #[serde(default)]
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
@@ -560,6 +571,8 @@ struct FileCollectors {
     expected_objects: FileExpected,
     #[serde(default)]
     frameworks: FileFrameworks,
+    #[serde(default)]
+    migrations: FileMigrationsCollector,
 }
 
 impl FileCollectors {
@@ -598,6 +611,9 @@ impl FileCollectors {
             frameworks: self
                 .frameworks
                 .resolve(schedule(15_000, 10_000), "frameworks", file)?,
+            migrations: self
+                .migrations
+                .resolve(schedule(5000, 5000), "migrations", file)?,
         })
     }
 }
@@ -617,6 +633,7 @@ pub const COLLECTOR_KEYS: &[&str] = &[
     "functions",
     "expected_objects",
     "frameworks",
+    "migrations",
 ];
 
 impl FileCollectors {
@@ -634,6 +651,7 @@ impl FileCollectors {
             "functions" => self.functions.enabled,
             "expected_objects" => self.expected_objects.enabled,
             "frameworks" => self.frameworks.enabled,
+            "migrations" => self.migrations.enabled,
             _ => None,
         }
     }
@@ -655,6 +673,7 @@ impl CollectorSettings {
             "functions" => format!("{:?}", self.functions),
             "expected_objects" => format!("{:?}", self.expected_objects),
             "frameworks" => format!("{:?}", self.frameworks),
+            "migrations" => format!("{:?}", self.migrations),
             _ => String::new(),
         }
     }
@@ -673,6 +692,7 @@ impl CollectorSettings {
             "functions" => &mut self.functions.schedule,
             "expected_objects" => &mut self.expected_objects.schedule,
             "frameworks" => &mut self.frameworks.schedule,
+            "migrations" => &mut self.migrations.schedule,
             _ => return None,
         })
     }
@@ -988,6 +1008,8 @@ impl Settings {
             .server_log
             .validate(&target_names)
             .map_err(|(key, m)| file_err(&file_name, &key, m))?;
+        let migrations =
+            migration_sets(&file_cfg, &file_name, config_file.as_deref(), &target_names)?;
         let mut names = std::collections::HashSet::new();
         for t in &targets {
             if !names.insert(t.name.as_str()) {
@@ -1015,6 +1037,7 @@ impl Settings {
             collectors,
             objects: file_cfg.objects.clone(),
             expected_objects: file_cfg.expected_objects.clone(),
+            migrations,
             app_collectors: file_cfg.app_collectors.0.clone(),
             expected_error_codes: file_cfg.expected_error_codes.clone(),
             window: file_cfg.window.clone(),
@@ -1293,6 +1316,45 @@ fn check_target_references(
     Ok(())
 }
 
+/// Plans the `migrations` entries (paths relative to the config file's
+/// directory) and checks that each `after:` of an expected object names a
+/// version of a set that watches the object's target.
+fn migration_sets(
+    file_cfg: &FileConfig,
+    file_name: &str,
+    config_file: Option<&Path>,
+    target_names: &[String],
+) -> Result<Vec<migrations::MigrationSet>, ConfigError> {
+    let dir = config_file
+        .and_then(Path::parent)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let mut sets = Vec::with_capacity(file_cfg.migrations.len());
+    for (i, m) in file_cfg.migrations.iter().enumerate() {
+        let set = m
+            .resolve(&format!("migrations[{i}]"), &dir, target_names)
+            .map_err(|(key, msg)| file_err(file_name, &key, msg))?;
+        sets.push(set);
+    }
+    for (i, o) in file_cfg.expected_objects.iter().enumerate() {
+        let Some(v) = &o.after else { continue };
+        let watching: Vec<&migrations::MigrationSet> = sets
+            .iter()
+            .filter(|s| o.target.as_ref().is_none_or(|t| s.applies_to(t)))
+            .collect();
+        let known = watching.iter().any(|s| s.find(v).is_some());
+        // A version in a file that failed to parse is unknown here; the
+        // parse error is what to report then, not this reference.
+        if !known && !watching.iter().any(|s| !s.errors.is_empty()) {
+            return Err(file_err(
+                file_name,
+                &format!("expected_objects[{i}].after"),
+                format!("no configured migration (the migrations section) has version {v:?}"),
+            ));
+        }
+    }
+    Ok(sets)
+}
+
 /// Checks the `window` section and reads its API token, if any.
 fn window_token(file_cfg: &FileConfig, file_name: &str) -> Result<Option<String>, ConfigError> {
     file_cfg
@@ -1418,6 +1480,34 @@ mod tests {
         assert_eq!(s.targets[0].conninfo.hosts, vec!["dbhost"]);
         assert_eq!(s.targets[0].conninfo.dbname.as_deref(), Some("app"));
         assert_eq!(s.listen_address, DEFAULT_LISTEN_ADDRESS);
+    }
+
+    #[test]
+    fn after_must_name_a_configured_migration_version() {
+        let dir = std::env::temp_dir().join(format!("pgmig-after-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("db")).unwrap();
+        std::fs::write(dir.join("db/000002_a.up.sql"), "CREATE TABLE a (id int);\n").unwrap();
+        let cfg = dir.join("c.yml");
+        let load = |after: &str| {
+            std::fs::write(
+                &cfg,
+                format!("migrations:\n  - {{path: db, tool: golang-migrate}}\nexpected_objects:\n  - {{kind: table, name: public.a, after: '{after}'}}\n"),
+            )
+            .unwrap();
+            let flags = FlagValues {
+                config_file: Some(cfg.clone()),
+                ..Default::default()
+            };
+            Settings::load_with_env(&flags, &env(&[("PGHOST", "h")]))
+        };
+        // Relative to the config file's directory; leading zeros do not matter.
+        let s = load("2").unwrap();
+        assert_eq!(s.migrations[0].migrations.len(), 1);
+        assert_eq!(s.expected_objects[0].migration, "2");
+        let msg = load("3").unwrap_err().to_string();
+        assert!(msg.contains("expected_objects[0].after"), "{msg}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -18,6 +18,23 @@ fn main() -> ExitCode {
         }
     };
     if flags.check_config {
+        // Unplannable migration files do not stop the exporter (it serves
+        // them as pgmig_migration_file_parse_error), but they fail the check.
+        let bad: Vec<String> = settings
+            .migrations
+            .iter()
+            .flat_map(|m| {
+                m.errors
+                    .iter()
+                    .map(|e| format!("migrations {}: {e}", m.path))
+            })
+            .collect();
+        if !bad.is_empty() {
+            for b in &bad {
+                eprintln!("pg_migration_exporter: configuration error: {b}");
+            }
+            return ExitCode::from(2);
+        }
         print!("{}", describe(&settings));
         return ExitCode::SUCCESS;
     }

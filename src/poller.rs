@@ -80,6 +80,9 @@ fn builtin_inputs(settings: &Settings) -> u64 {
     s.window_token = None;
     s.server_log = Default::default();
     s.server_log_follows.clear();
+    // The planned migrations are the `migrations` collector's alone (its
+    // fingerprint below): a new migration file restarts no other collector.
+    s.migrations.clear();
     hash_debug(&s)
 }
 
@@ -106,6 +109,7 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
                 spec.name,
                 settings.collectors.section_text(spec.name),
                 inputs,
+                (spec.name == crate::collector::migrations::NAME).then(|| &settings.migrations),
             )),
             build: Box::new(move || build(&s)),
         }));

@@ -27,6 +27,9 @@ const LAYERS: &[(&str, &[&str])] = &[
             "conninfo",
             "exposition",
             "catalogue::entry",
+            // Migration files to plans: the config plans the configured
+            // migrations at load; only its `cli` is the subcommand's edge.
+            "plan",
             "serverlog::follow",
             "serverlog::parse",
             "serverlog::sqlstate",
@@ -61,7 +64,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("http", &["http"]),
     // The edge: command line, logging setup, wiring; the offline `plan`
     // subcommand (it never talks to a running exporter).
-    ("main", &["lib", "main", "cli", "logging", "plan"]),
+    ("main", &["lib", "main", "cli", "logging", "plan::cli"]),
 ];
 
 // ---- reading sources --------------------------------------------------------

@@ -23,6 +23,7 @@ use tokio_postgres::types::ToSql;
 use super::{CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
 use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::expected::{Expect, ExpectedObject};
+use crate::exposition::Family;
 
 pub const NAME: &str = "expected_objects";
 
@@ -69,59 +70,79 @@ impl Expected {
 impl Collector for Expected {
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         Box::pin(async move {
-            let mut present = ctx.db_gauge(
-                "pgmig_expected_object_present",
-                "1 when an object the config expects is there (an invalid index counts as absent), 0 when not, from the catalogs; compare with the expected label.",
-            );
-            let mut failed = ctx.db_gauge(
-                "pgmig_expected_object_check_failed",
-                "1 when the catalog query checking an expected object failed (see the log); its present series is then absent.",
-            );
-            for o in self
+            let (mut present, mut failed) = families(ctx);
+            let objects = self
                 .objects
                 .iter()
-                .filter(|o| self.applies(o, ctx.target, ctx.datname))
-            {
-                let expected = match o.expect {
-                    Expect::Present => "present",
-                    Expect::Absent => "absent",
-                };
-                let labels = [
-                    ("kind", o.kind.as_str()),
-                    ("name", o.label.as_str()),
-                    ("expected", expected),
-                    ("migration", o.migration.as_str()),
-                ];
-                let params: Vec<&(dyn ToSql + Sync)> =
-                    o.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-                match ctx.query_one(o.sql.as_str(), &params).await {
-                    Ok(row) => match row.try_get::<_, bool>(0) {
-                        Ok(b) => {
-                            present.add(&labels, if b { 1.0 } else { 0.0 });
-                            failed.add(&labels, 0.0);
-                        }
-                        Err(e) => {
-                            tracing::warn!(target = ctx.target, datname = ctx.datname, kind = o.kind.as_str(), name = %o.label,
-                                error = %e, "expected-object check returned no boolean");
-                            failed.add(&labels, 1.0);
-                        }
-                    },
-                    Err(e) => {
-                        if e.is_closed() {
-                            return Err(super::CollectError::query(NAME, e));
-                        }
-                        tracing::warn!(target = ctx.target, datname = ctx.datname, kind = o.kind.as_str(), name = %o.label,
-                            error = %crate::db::error_text(&e), "expected-object check failed");
-                        failed.add(&labels, 1.0);
-                    }
-                }
-            }
+                .filter(|o| o.after.is_none() && self.applies(o, ctx.target, ctx.datname));
+            check(ctx, objects, &mut present, &mut failed).await?;
             let mut out = Output::default();
             out.push(present);
             out.push(failed);
             Ok(out)
         })
     }
+}
+
+/// The two families of expected-object checks (the `migrations` collector
+/// serves its migration-bound checks in the same families).
+pub fn families(ctx: &Ctx<'_>) -> (Family, Family) {
+    (
+        ctx.db_gauge(
+            "pgmig_expected_object_present",
+            "1 when an object the config expects is there (an invalid index counts as absent), 0 when not, from the catalogs; compare with the expected label.",
+        ),
+        ctx.db_gauge(
+            "pgmig_expected_object_check_failed",
+            "1 when the catalog query checking an expected object failed (see the log); its present series is then absent.",
+        ),
+    )
+}
+
+/// Runs each object's catalog check; a failing check marks that object
+/// only, a lost connection fails the run.
+pub async fn check<'o>(
+    ctx: &Ctx<'_>,
+    objects: impl Iterator<Item = &'o ExpectedObject>,
+    present: &mut Family,
+    failed: &mut Family,
+) -> Result<(), super::CollectError> {
+    for o in objects {
+        let expected = match o.expect {
+            Expect::Present => "present",
+            Expect::Absent => "absent",
+        };
+        let labels = [
+            ("kind", o.kind.as_str()),
+            ("name", o.label.as_str()),
+            ("expected", expected),
+            ("migration", o.migration.as_str()),
+        ];
+        let params: Vec<&(dyn ToSql + Sync)> =
+            o.params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        match ctx.query_one(o.sql.as_str(), &params).await {
+            Ok(row) => match row.try_get::<_, bool>(0) {
+                Ok(b) => {
+                    present.add(&labels, if b { 1.0 } else { 0.0 });
+                    failed.add(&labels, 0.0);
+                }
+                Err(e) => {
+                    tracing::warn!(target = ctx.target, datname = ctx.datname, kind = o.kind.as_str(), name = %o.label,
+                        error = %e, "expected-object check returned no boolean");
+                    failed.add(&labels, 1.0);
+                }
+            },
+            Err(e) => {
+                if e.is_closed() {
+                    return Err(super::CollectError::query(NAME, e));
+                }
+                tracing::warn!(target = ctx.target, datname = ctx.datname, kind = o.kind.as_str(), name = %o.label,
+                    error = %crate::db::error_text(&e), "expected-object check failed");
+                failed.add(&labels, 1.0);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The metrics this collector serves, as docs/metrics.md lists them (its

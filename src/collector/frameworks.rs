@@ -259,7 +259,7 @@ impl CatalogTable {
         self.col_type(column) == Some("boolean")
     }
 
-    fn sql_name(&self) -> String {
+    pub fn sql_name(&self) -> String {
         qualified(&self.schema, &self.name)
     }
 }
@@ -791,7 +791,7 @@ fn flag(b: bool) -> f64 {
 }
 
 /// The candidate schema-history tables of the database, with their columns.
-async fn read_catalog(
+pub async fn read_catalog(
     ctx: &Ctx<'_>,
     custom: &[CustomFrameworkTable],
 ) -> Result<Vec<CatalogTable>, CollectError> {
@@ -829,10 +829,7 @@ async fn lock_state(
         .iter()
         .flat_map(|d| std::iter::once(d.table.oid).chain(d.lock_table.as_ref().map(|l| l.oid)))
         .collect();
-    let mut locked = HashSet::new();
-    for r in ctx.query(LOCKED_SQL, &[&oids]).await.map_err(q)? {
-        locked.insert(col::<i64>(NAME, &r, "oid")?);
-    }
+    let locked = locked_oids(ctx, &oids).await?;
     let (datname, held) = if found.iter().any(|d| d.tool.uses_advisory_lock()) {
         let r = ctx.query_one(ADVISORY_SQL, &[]).await.map_err(q)?;
         let keys: Vec<i64> = col(NAME, &r, "keys")?;
@@ -844,6 +841,28 @@ async fn lock_state(
         (String::new(), HashSet::new())
     };
     Ok((locked, datname, held))
+}
+
+/// Which of the found tables (not their lock tables) have an
+/// AccessExclusiveLock held or waited for: reading them would queue.
+pub async fn locked_tables(
+    ctx: &Ctx<'_>,
+    found: &[Detected],
+) -> Result<HashSet<i64>, CollectError> {
+    let oids: Vec<i64> = found.iter().map(|d| d.table.oid).collect();
+    locked_oids(ctx, &oids).await
+}
+
+async fn locked_oids(ctx: &Ctx<'_>, oids: &[i64]) -> Result<HashSet<i64>, CollectError> {
+    let mut locked = HashSet::new();
+    let rows = ctx
+        .query(LOCKED_SQL, &[&oids])
+        .await
+        .map_err(|e| CollectError::query(NAME, e))?;
+    for r in rows {
+        locked.insert(col::<i64>(NAME, &r, "oid")?);
+    }
+    Ok(locked)
 }
 
 /// The window's part of the history tables: a tool's lock held, a migration dirty.

@@ -25,6 +25,7 @@ pub mod database;
 pub mod expected_objects;
 pub mod frameworks;
 pub mod locks;
+pub mod migrations;
 pub mod objects;
 pub mod probe;
 pub mod progress;
@@ -323,6 +324,7 @@ pub const COLLECTORS: &[Spec] = &[
     progress::SPEC,
     expected_objects::SPEC,
     frameworks::SPEC,
+    migrations::SPEC,
     database::SPEC,
     objects::INDEXES,
     objects::TABLES,
