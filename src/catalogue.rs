@@ -487,6 +487,28 @@ instead of `signal:`) are named by the config and must not start with `pgmig_`.
                 min_pg: None,
             },
             Metric {
+                name: "pgmig_app_operation_threshold",
+                kind: Kind::Gauge,
+                labels: &["target", "operation", "signal"],
+                help: Some(
+                    r#"Alerting threshold or duration (seconds) configured for an application operation (thresholds.operations), by signal; the rules use their default where it is absent."#,
+                ),
+                source: r#"`thresholds.operations` (and `thresholds.targets.<t>.operations`) of the config, not the database: `error_ratio`, `success_ratio`, `response_seconds` and their `*_for_seconds`"#,
+                collector: "app",
+                min_pg: None,
+            },
+            Metric {
+                name: "pgmig_target_threshold",
+                kind: Kind::Gauge,
+                labels: &["target", "signal"],
+                help: Some(
+                    r#"Alerting threshold or duration (seconds) configured for the target (thresholds), by signal; the rules use their default where it is absent."#,
+                ),
+                source: r#"`thresholds` (and `thresholds.targets.<t>`) of the config, not the database: `response_seconds`, `degradation_ratio` and their `*_for_seconds`"#,
+                collector: "app",
+                min_pg: None,
+            },
+            Metric {
                 name: "pgmig_app_value_errors_total",
                 kind: Kind::Counter,
                 labels: &["target", "collector", "metric", "reason"],

@@ -309,6 +309,26 @@ pub fn describe(s: &Settings) -> String {
             let _ = writeln!(o, "expected error codes of {op}: {}", codes.join(", "));
         }
     }
+    for t in &s.targets {
+        let th = s.thresholds.resolve(&t.name);
+        let show = |v: Vec<(&str, f64)>| {
+            v.iter()
+                .map(|(k, x)| format!("{k}={x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if !th.signals().is_empty() {
+            let _ = writeln!(o, "thresholds of {}: {}", t.name, show(th.signals()));
+        }
+        for (op, ot) in &th.operations {
+            let _ = writeln!(
+                o,
+                "thresholds of {} operation {op}: {}",
+                t.name,
+                show(ot.signals())
+            );
+        }
+    }
     let sl = &s.server_log;
     if sl.follow.is_empty() {
         let _ = writeln!(o, "server log: off");

@@ -10,6 +10,7 @@
 
 pub mod migrations;
 pub mod serverlog;
+pub mod thresholds;
 pub mod window;
 
 use std::path::{Path, PathBuf};
@@ -307,6 +308,8 @@ pub struct Settings {
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
     pub expected_error_codes: crate::app::config::ExpectedErrorCodes,
+    /// Per-operation and per-target alerting thresholds, served as series.
+    pub thresholds: thresholds::ThresholdsConfig,
     pub window: window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
@@ -436,6 +439,8 @@ struct FileConfig {
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
     expected_error_codes: crate::app::config::ExpectedErrorCodes,
+    #[serde(default)]
+    thresholds: thresholds::ThresholdsConfig,
     #[serde(default)]
     window: window::WindowConfig,
     #[serde(default)]
@@ -1005,6 +1010,10 @@ impl Settings {
         let window_token = window_token(&file_cfg, &file_name)?;
         let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
         file_cfg
+            .thresholds
+            .validate(&target_names)
+            .map_err(|(key, m)| file_err(&file_name, &key, m))?;
+        file_cfg
             .server_log
             .validate(&target_names)
             .map_err(|(key, m)| file_err(&file_name, &key, m))?;
@@ -1040,6 +1049,7 @@ impl Settings {
             migrations,
             app_collectors: file_cfg.app_collectors.0.clone(),
             expected_error_codes: file_cfg.expected_error_codes.clone(),
+            thresholds: file_cfg.thresholds.clone(),
             window: file_cfg.window.clone(),
             window_token,
             server_log_follows: shard_follows(

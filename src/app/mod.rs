@@ -34,3 +34,33 @@ pub fn expected_error_code_families(
     }
     vec![f.finish()]
 }
+
+/// The thresholds in force on a target (`thresholds` in the config), as
+/// `pgmig_target_threshold{target, signal}` and
+/// `pgmig_app_operation_threshold{target, operation, signal}`, so that the
+/// rules compare each operation and target with its own numbers. Only the
+/// configured keys are served: the rules fall back to their defaults.
+pub fn threshold_families(
+    target: &str,
+    t: &crate::config::thresholds::TargetThresholds,
+) -> Vec<Rendered> {
+    let mut own = Family::gauge(
+        "pgmig_target_threshold",
+        "Alerting threshold or duration (seconds) configured for the target (thresholds), by signal; the rules use their default where it is absent.",
+        &[("target", target)],
+    );
+    for (signal, v) in t.signals() {
+        own.add(&[("signal", signal)], v);
+    }
+    let mut ops = Family::gauge(
+        "pgmig_app_operation_threshold",
+        "Alerting threshold or duration (seconds) configured for an application operation (thresholds.operations), by signal; the rules use their default where it is absent.",
+        &[("target", target)],
+    );
+    for (op, o) in &t.operations {
+        for (signal, v) in o.signals() {
+            ops.add(&[("operation", op), ("signal", signal)], v);
+        }
+    }
+    vec![own.finish(), ops.finish()]
+}

@@ -109,6 +109,17 @@ impl Poller {
                 crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
             );
         }
+        // The thresholds in force on the target, served for the rules to join.
+        let thresholds_key = (ti, "thresholds".into(), t.main_database());
+        let thresholds = settings.thresholds.resolve(&t.name);
+        if thresholds.is_empty() {
+            state.remove(&thresholds_key);
+        } else {
+            state.put(
+                thresholds_key,
+                crate::app::threshold_families(&t.name, &thresholds),
+            );
+        }
         let mut by_lane: BTreeMap<Lane, Vec<Arc<Factory>>> = BTreeMap::new();
         for f in all.iter().filter(|f| applies_to_target(f, &t.name)) {
             by_lane.entry(f.lane).or_default().push(f.clone());

@@ -59,6 +59,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
 /// The scenario's config, after `FAST_COLLECTORS`.
 pub const CONFIG: &str = "expected_error_codes:
   import: [42P10]
+thresholds:
+  response_seconds: 0.5
+  operations:
+    import: {error_ratio: 0.25, success_ratio: 0.5, success_ratio_for: 10m}
 app_collectors:
   - name: events
     interval: 1s
