@@ -302,6 +302,10 @@ pub fn describe(s: &Settings) -> String {
     }
     if !s.expected_error_codes.is_empty() {
         for (op, codes) in &s.expected_error_codes {
+            let codes: Vec<&str> = codes
+                .iter()
+                .map(crate::app::config::ErrorCode::as_str)
+                .collect();
             let _ = writeln!(o, "expected error codes of {op}: {}", codes.join(", "));
         }
     }

@@ -307,7 +307,7 @@ pub struct Settings {
     pub migrations: Vec<migrations::MigrationSet>,
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
-    pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    pub expected_error_codes: crate::app::config::ExpectedErrorCodes,
     /// Per-operation and per-target alerting thresholds, served as series.
     pub thresholds: thresholds::ThresholdsConfig,
     pub window: window::WindowConfig,
@@ -438,7 +438,7 @@ struct FileConfig {
     #[serde(default)]
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
-    expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    expected_error_codes: crate::app::config::ExpectedErrorCodes,
     #[serde(default)]
     thresholds: thresholds::ThresholdsConfig,
     #[serde(default)]

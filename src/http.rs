@@ -24,7 +24,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::exposition::{encode_chunks, Family, Format, Rendered};
+use crate::exposition::{encode_chunks, Format, Rendered};
 use crate::state::State;
 use crate::webconfig::{secrets_equal, AuthOutcome};
 
@@ -137,10 +137,8 @@ impl Server {
         let own: Vec<Rendered> = self
             .state
             .metrics
-            .registry
-            .gather()
-            .iter()
-            .filter_map(Family::from_proto)
+            .families()
+            .into_iter()
             .chain(crate::process::families())
             .collect();
         encode_chunks(

@@ -5,7 +5,8 @@
 //! working.
 //!
 //! A window opens automatically while any configured source is active in the
-//! latest snapshots (`ddl`: schema-changing DDL runs, see [`SCHEMA_CHANGING`];
+//! latest snapshots (`ddl`: schema-changing DDL runs, see
+//! [`crate::evidence::DDL_COMMANDS`];
 //! `migration_lock`: a migration tool's lock is held; `framework_dirty`: a
 //! migration is recorded as dirty; `backfill`: a backfill's ratio or a job's
 //! done count moved since the last tick; `migration_running`: a backend runs
@@ -67,21 +68,6 @@ pub const IN_FLIGHT_REASONS: &[&str] = &[
     "migration_running",
 ];
 
-/// `pgmig_ddl_running` commands that change the schema. Maintenance (VACUUM,
-/// ANALYZE, CLUSTER, REFRESH MATERIALIZED VIEW, TRUNCATE, LOCK TABLE) and
-/// CREATE TABLE (apps create temporary tables all day) do not open a window.
-pub const SCHEMA_CHANGING: &[&str] = &[
-    "CREATE INDEX",
-    "CREATE INDEX CONCURRENTLY",
-    "DROP INDEX",
-    "DROP INDEX CONCURRENTLY",
-    "REINDEX",
-    "REINDEX CONCURRENTLY",
-    "ALTER TABLE",
-    "DROP TABLE",
-    "OTHER DDL",
-];
-
 /// What one tick's snapshots of a target show.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Observed {
@@ -120,7 +106,7 @@ impl From<&WindowEvidence> for Observed {
         let mut out = Observed::default();
         if e.ddl_running
             .iter()
-            .any(|c| SCHEMA_CHANGING.contains(&c.as_str()))
+            .any(|c| crate::evidence::changes_schema(c))
         {
             out.active.push("ddl");
         }

@@ -26,7 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "yamlpos",
             "conninfo",
             "exposition",
-            "catalogue",
+            "catalogue::entry",
             // Migration files to plans: the config plans the configured
             // migrations at load; only its `cli` is the subcommand's edge.
             "plan",
@@ -53,8 +53,12 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // What the background tasks publish and the server reads; the
     // exporter's self-metrics (collectors report observations instead) and
-    // process metrics.
-    ("state", &["state", "window", "selfmetrics", "process"]),
+    // process metrics; the catalogue of what is served (it gathers each
+    // registered collector's section).
+    (
+        "state",
+        &["state", "window", "selfmetrics", "process", "catalogue"],
+    ),
     // Scheduling: the lanes and the server-log task.
     ("poller", &["poller"]),
     ("http", &["http"]),

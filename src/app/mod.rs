@@ -10,8 +10,6 @@ pub mod config;
 pub mod signals;
 pub mod value;
 
-use std::collections::BTreeMap;
-
 use crate::exposition::Rendered;
 
 use crate::exposition::Family;
@@ -22,7 +20,7 @@ use crate::exposition::Family;
 /// rules can tell expected errors from unknown ones.
 pub fn expected_error_code_families(
     target: &str,
-    codes: &BTreeMap<String, Vec<String>>,
+    codes: &config::ExpectedErrorCodes,
 ) -> Vec<Rendered> {
     let mut f = Family::gauge(
         "pgmig_app_expected_error_code",
@@ -31,7 +29,7 @@ pub fn expected_error_code_families(
     );
     for (op, list) in codes {
         for code in list {
-            f.add(&[("operation", op), ("code", code)], 1.0);
+            f.add(&[("operation", op), ("code", code.as_str())], 1.0);
         }
     }
     vec![f.finish()]

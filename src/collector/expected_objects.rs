@@ -21,6 +21,7 @@
 use tokio_postgres::types::ToSql;
 
 use super::{CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::expected::{Expect, ExpectedObject};
 use crate::exposition::Family;
 
@@ -42,6 +43,7 @@ pub const SPEC: Spec = Spec {
                 .collect(),
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 struct Expected {
@@ -142,3 +144,39 @@ pub async fn check<'o>(
     }
     Ok(())
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `expected_objects` (catalogs)"#,
+    intro: r#"
+One series per object listed under `expected_objects` in the config (see docs/configuration.md).
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_expected_object_present",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "kind", "name", "expected", "migration"],
+            help: Some(
+                r#"1 when an object the config expects is there (an invalid index counts as absent), 0 when not, from the catalogs; compare with the expected label."#,
+            ),
+            source: r#"1 when the object is there, 0 when not; an invalid index (failed CREATE INDEX CONCURRENTLY) and a NOT VALID constraint count as not there; `expected` is `present` or `absent`"#,
+            collector: "expected_objects",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_expected_object_check_failed",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "kind", "name", "expected", "migration"],
+            help: Some(
+                r#"1 when the catalog query checking an expected object failed (see the log); its present series is then absent."#,
+            ),
+            source: r#"1 when the check's catalog query failed (the `present` series is then absent), else 0"#,
+            collector: "expected_objects",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};

@@ -44,6 +44,7 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::config::CustomFrameworkTable;
 
 pub const NAME: &str = "frameworks";
@@ -65,6 +66,7 @@ pub const SPEC: Spec = Spec {
             warned: HashSet::new(),
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -953,6 +955,110 @@ fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
     }
     out
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `frameworks` (migration tools' schema-history tables)"#,
+    intro: r#"
+Per database; see [frameworks.md](frameworks.md) for each tool's table, what was checked and the
+advisory-lock keys. `tool` is one of flyway, liquibase, alembic, golang-migrate, rails, django,
+prisma, knex, sqlx, diesel, goose, supabase, custom.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_migration_framework_info",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 for each schema-history table of a migration tool found in the database (pg_class, pg_attribute)."#,
+            ),
+            source: r#"1 for each schema-history table of a migration tool found (pg_class, pg_namespace, pg_attribute; any schema but `pg_*`/information_schema)"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_version_info",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table", "version"],
+            help: Some(
+                r#"1, with the current (latest applied) migration version in the version label, from the tool's history table."#,
+            ),
+            source: r#"1, with the current (latest applied) version from the history table; Alembic has one series per head"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migrations_applied",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"Migrations recorded as applied in the tool's history table; absent for tools that keep no history (Alembic, golang-migrate)."#,
+            ),
+            source: r#"migrations recorded as applied; absent for Alembic and golang-migrate, which keep no history"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_last_applied_timestamp_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"Unix time at which the last applied migration was recorded; absent for tools that do not record it."#,
+            ),
+            source: r#"Unix time the last applied migration was recorded; absent when the tool does not record it or none is applied"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_failed",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 when the history table records a failed migration (Flyway/sqlx success = false, Liquibase FAILED, Prisma unfinished with an error logged, custom success column false)."#,
+            ),
+            source: r#"1 when a failed migration is recorded (Flyway/sqlx success = false, Liquibase FAILED, Prisma unfinished and not rolled back with an error in logs, custom success column false); absent for tools with no such record"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_dirty",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 when the history table records a half-applied migration (golang-migrate dirty, Prisma started but neither finished nor rolled back, sqlx success = false, custom dirty column)."#,
+            ),
+            source: r#"1 when a migration is dirty or half-applied (golang-migrate dirty, Prisma started but neither finished nor rolled back, sqlx success = false, custom dirty column); absent for tools with no such record"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_lock_held",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 while the tool's migration lock is held: Liquibase/Knex lock table, or the tool's advisory lock key granted in pg_locks."#,
+            ),
+            source: r#"1 while the tool's migration lock is held: Liquibase `databasechangeloglock.locked`, Knex `knex_migrations_lock.is_locked`, or the tool's advisory key granted in pg_locks (Prisma, golang-migrate, Rails, sqlx, goose, Flyway); absent for tools without a lock"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_table_locked",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 when the history table was not read this poll because an AccessExclusiveLock on it is held or waited for (pg_locks); its other series are then absent."#,
+            ),
+            source: r#"1 when the history table was not read this poll because an AccessExclusiveLock on it is held or waited for (pg_locks, checked before any read); its other series are then absent"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
 
 #[cfg(test)]
 mod tests {

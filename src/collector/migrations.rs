@@ -37,6 +37,7 @@ use super::{
     col, frameworks, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope,
     Spec,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::config::migrations::MigrationSet;
 use crate::config::Settings;
 use crate::evidence::WindowEvidence;
@@ -61,6 +62,7 @@ pub const SPEC: Spec = Spec {
     // its target) a run queries nothing and serves nothing.
     schedule: |s| s.collectors.migrations.schedule,
     build: |s| Box::new(Migrations::new(s)),
+    catalogue: &CATALOGUE,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -810,6 +812,109 @@ fn served(states: &[State], max: usize) -> Vec<usize> {
     idx.sort_unstable();
     idx
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `migrations` (your migration files, planned, against the tool's table)"#,
+    intro: r#"
+Served when the config has a `migrations` section (docs/configuration.md), once per target, on
+its own database (`datname`). `path` is the set's configured path, `migration` the migration's
+version (Flyway's repeatable ones `R__<name>`). The expected objects of applied migrations are
+checked by this collector and served in `pgmig_expected_object_present` /
+`pgmig_expected_object_check_failed` with the `migration` that expects them.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_migration_state",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "path", "migration", "state"],
+            help: Some(
+                r#"1 for each configured migration, with its state (pending, running, applied, failed, rolled_back) in the state label, from the tool's schema-history table and pg_stat_activity."#,
+            ),
+            source: r#"1 per configured migration, its state in `state`: `running` (a backend runs one of its statements, or sits in its open transaction), else from the tool's history table `applied`, `failed` (also dirty or half-applied), `rolled_back` (recorded as undone, or seen applied and no longer recorded), `pending`; at most `max_migrations` per set, not-applied first"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_running_statement",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "path", "migration"],
+            help: Some(
+                r#"Which statement (1-based, in file order) of a running migration a backend runs now, from pg_stat_activity matched to the plan by pg_query fingerprint; 0 when the tool sent the whole file at once."#,
+            ),
+            source: r#"1-based statement of the running migration a backend runs (pg_stat_activity.query matched by pg_query fingerprint); 0 when the tool sent the whole file as one query"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_statements",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "path", "migration"],
+            help: Some(
+                r#"Statements the plan of a running migration has (the n of statement i of n)."#,
+            ),
+            source: r#"statements in the plan of a running migration"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_lock_beyond_plan",
+            kind: Kind::Gauge,
+            labels: &[
+                "target",
+                "datname",
+                "path",
+                "migration",
+                "relation",
+                "mode",
+                "planned",
+            ],
+            help: Some(
+                r#"1 for each relation a backend running a migration holds or waits for in a mode stronger than its plan says (pg_locks); planned=none when the plan names no lock on it."#,
+            ),
+            source: r#"1 per relation a backend running the migration holds or waits for (pg_locks) in a mode stronger than the plan of the statements it has run (an index or TOAST table counts as its table; relations the migration creates and sequences left out); `planned` is the planned mode or `none`"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_planned_hazard",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "path", "migration", "code"],
+            help: Some(
+                r#"1 for each hazard code the plan finds in a pending or running migration that the config does not accept (migrations[].accept_hazards)."#,
+            ),
+            source: r#"1 per hazard code (docs/plan.md) of a pending or running migration not in `accept_hazards`"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_file_parse_errors",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "path"],
+            help: Some(
+                r#"Migration files of a configured migrations path that could not be planned (parse error, over the size limit, off the tool's convention), at config load."#,
+            ),
+            source: r#"files of the set that could not be planned at config load (parse error, over 4 MiB, off the tool's convention); 0 when all planned"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_file_parse_error",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "path", "file", "line", "column"],
+            help: Some(
+                r#"1 for each migration file that could not be planned, with where PostgreSQL's parser stopped (line 0: not a place in the file)."#,
+            ),
+            source: r#"1 per such file (at most 20 per set), where PostgreSQL's parser stopped; line 0 when the error has no place in the file"#,
+            collector: "migrations",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
 
 #[cfg(test)]
 mod tests {

@@ -311,6 +311,9 @@ pub struct Spec {
     pub scope: Scope,
     pub schedule: fn(&Settings) -> Schedule,
     pub build: fn(&Settings) -> Box<dyn Collector>,
+    /// The metrics it serves: its section of the catalogue and of
+    /// docs/metrics.md (`CATALOGUE` next to its code).
+    pub catalogue: &'static crate::catalogue::entry::Section,
 }
 
 /// Every collector the exporter has, in the order they run within a lane.

@@ -27,6 +27,7 @@
 use super::{
     col, quote_ident, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "statements";
 
@@ -45,6 +46,7 @@ pub const SPEC: Spec = Spec {
             rest: RestCounter::default(),
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 struct Statements {
@@ -273,3 +275,76 @@ async fn read_all(
     }
     Ok(all)
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `statements` (pg_stat_statements)"#,
+    intro: r#"
+Top `top_n` statements by total execution time per poll; the rest summed into `queryid="other"` (with
+empty `datname` and `usename`). `other` is a true counter: each poll it adds what each statement
+outside the top N gained since the previous poll, so it never goes down when a statement enters or
+leaves the top N. With `query_text: true` each series also has a
+normalised, truncated `query` label.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_statements_available",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"1 when pg_stat_statements is installed in the target's database and readable, else 0."#,
+            ),
+            source: r#"1 when pg_stat_statements is installed (and loaded) in the target's database, else 0"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_calls_total",
+            kind: Kind::Counter,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Calls of each top statement, from pg_stat_statements.calls; queryid="other" sums the rest."#,
+            ),
+            source: r#"pg_stat_statements.calls"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_exec_seconds_total",
+            kind: Kind::Counter,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Total execution time of each top statement, from pg_stat_statements.total_exec_time; queryid="other" sums the rest."#,
+            ),
+            source: r#"pg_stat_statements.total_exec_time"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_mean_exec_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Mean execution time of each top statement, from pg_stat_statements.mean_exec_time."#,
+            ),
+            source: r#"pg_stat_statements.mean_exec_time (top statements only)"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_rows_total",
+            kind: Kind::Counter,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Rows returned or affected by each top statement, from pg_stat_statements.rows; queryid="other" sums the rest."#,
+            ),
+            source: r#"pg_stat_statements.rows"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
