@@ -402,7 +402,10 @@ fn alerts_follow_the_conventions() {
         // its series carry only job and instance, and it names the instance.
         let about_exporter = r.expr.starts_with("pgmig_config_");
         if about_exporter && !d.contains("$labels.instance") {
-            problems.push(format!("{}: the description must name the instance", r.name));
+            problems.push(format!(
+                "{}: the description must name the instance",
+                r.name
+            ));
         }
         if !about_exporter && !d.contains("$labels.target") {
             problems.push(format!("{}: the description must name the target", r.name));
