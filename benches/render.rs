@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use pg_migration_exporter::collector::locks::{analyse, LockRow};
 use pg_migration_exporter::exposition::{encode, Family, Format, Rendered};
+use pg_migration_exporter::selfmetrics::SelfMetrics;
 
 fn measure(name: &str, runs: usize, mut f: impl FnMut() -> usize) {
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
@@ -88,7 +89,47 @@ fn lock_rows(n: i32) -> Vec<LockRow> {
     rows
 }
 
+/// The self-metrics of `targets` targets, each with every collector in
+/// three databases, every histogram observed: what `/metrics` renders of
+/// them at each scrape.
+fn self_metrics(targets: usize) -> SelfMetrics {
+    let m = SelfMetrics::new();
+    for t in 0..targets {
+        let target = format!("target{t}");
+        m.up.with_label_values(&[&target]).set(1.0);
+        m.connections.with_label_values(&[&target]).set(2.0);
+        m.connect_errors.with_label_values(&[&target]).inc();
+        m.server_version
+            .with_label_values(&[&target])
+            .set(150_000.0);
+        m.lock_wait.with_label_values(&[&target]).observe(3.0);
+        m.probe.with_label_values(&[&target]).observe(0.002);
+        for c in pg_migration_exporter::collector::COLLECTORS {
+            for db in ["app", "postgres", "reports"] {
+                let l = [target.as_str(), c.name, db];
+                m.collector_success.with_label_values(&l).set(1.0);
+                m.collector_duration.with_label_values(&l).observe(0.004);
+                m.collector_last_success.with_label_values(&l).set(1.7e9);
+                m.collector_series_dropped.with_label_values(&l).set(0.0);
+                m.collector_errors
+                    .with_label_values(&[target.as_str(), c.name, db, "timeout"])
+                    .inc();
+            }
+        }
+    }
+    m
+}
+
 fn main() {
+    for targets in [1, 10] {
+        let m = self_metrics(targets);
+        let series: usize = m.families().iter().map(|f| f.len()).sum();
+        measure(
+            &format!("self-metrics rendered ({targets} target(s), {series} series)"),
+            200,
+            || m.families().len(),
+        );
+    }
     let fams = families();
     let series: usize = fams.iter().map(|f| f.len()).sum();
     println!("rendering {series} series");

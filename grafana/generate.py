@@ -642,6 +642,27 @@ def migration_window():
         ],
     ), 8, 7)
 
+    mig_by = "max by (target, datname, path, migration) "
+    d.add(table(
+        "Running migrations",
+        "Your migration files, planned by the exporter (collector migrations, config section "
+        "`migrations`): each migration running now, the statement a backend runs (statement i "
+        "of n; 0: the tool sent the whole file as one query) and how many of its locks are "
+        "stronger than its plan (pgmig_migration_lock_beyond_plan). The phase of an index build "
+        "it runs is in the Progress panel below.",
+        "none",
+        [table_target(mig_by + "(pgmig_migration_running_statement{" + SD + "})"),
+         table_target(mig_by + "(pgmig_migration_statements{" + SD + "})"),
+         table_target("count by (target, datname, path, migration) (pgmig_migration_lock_beyond_plan{"
+                      + SD + "})")],
+        columns=[
+            column("Value #A", "statement"),
+            column("Value #B", "of"),
+            column("Value #C", "locks beyond plan", cell="color-background",
+                   thr=thresholds((GREEN, None), (ORANGE, 1))),
+        ],
+    ), 16, 7)
+
     d.add(state_timeline(
         "Alert timeline",
         "Which PgMig* alerts fired when, by decision: roll back now, roll back if it persists, "
@@ -1517,6 +1538,9 @@ CONDITIONS = {
     (WINDOW_UID, "Migration framework state", "A"): C_FRAMEWORK,
     (WINDOW_UID, "Migration framework state", "B"): C_FRAMEWORK + " that records a dirty state",
     (WINDOW_UID, "Migration framework state", "C"): C_FRAMEWORK + " that has a lock",
+    (WINDOW_UID, "Running migrations", "A"): "a migration of the config's migrations section runs",
+    (WINDOW_UID, "Running migrations", "B"): "a migration of the config's migrations section runs",
+    (WINDOW_UID, "Running migrations", "C"): "a running migration takes a lock stronger than its plan",
     (WINDOW_UID, "Alert timeline", "A"): C_ANY_ALERT,
     (WINDOW_UID, "DDL running", "A"): C_DDL,
     (WINDOW_UID, "Progress", "A"): "CREATE INDEX, REINDEX, VACUUM, ANALYZE, CLUSTER or COPY runs, in a phase with a known total",

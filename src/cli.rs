@@ -67,6 +67,21 @@ pub struct Flags {
     #[arg(long = "log.format", value_name = "FORMAT", value_parser = ["logfmt", "json"])]
     pub log_format: Option<String>,
 
+    /// Watch only the targets whose name hashes to I modulo N (0 <= I < N): N replicas
+    /// given 0/N .. N-1/N watch every target exactly once (docs/scale.md).
+    #[arg(long = "targets.shard", value_name = "I/N", value_parser = crate::config::Shard::parse)]
+    pub targets_shard: Option<crate::config::Shard>,
+
+    /// Turn off every collector that no --collector.<name> flag or config file
+    /// `enabled` key turns on.
+    #[arg(long = "collector.disable-defaults", help_heading = "Collectors")]
+    pub collector_disable_defaults: bool,
+
+    /// `--collector.<name>` / `--no-collector.<name>`, in the order given
+    /// (filled by [`parse`] from the flags generated out of the registry).
+    #[arg(skip)]
+    pub collectors: Vec<(String, bool)>,
+
     /// Validate flags, environment and config file, print what would run, and exit
     /// (non-zero on a problem). Does not connect to any database.
     #[arg(long = "check-config")]
@@ -93,8 +108,73 @@ impl Flags {
             log_level: self.log_level.clone(),
             log_format: self.log_format.clone(),
             web_max_connections: self.web_max_connections.map(|n| n as usize),
+            collectors: self.collectors.clone(),
+            collectors_disable_defaults: self.collector_disable_defaults,
+            shard: self.targets_shard,
         }
     }
+}
+
+/// The command line: the derived flags plus `--collector.<name>` and
+/// `--no-collector.<name>` for every collector in the registry.
+pub fn command() -> clap::Command {
+    use clap::{Arg, ArgAction, CommandFactory};
+    let defaults = crate::config::CollectorSettings::default();
+    let mut cmd = Flags::command();
+    for spec in COLLECTORS {
+        let on = defaults
+            .clone()
+            .schedule_mut(spec.name)
+            .is_some_and(|s| s.enabled);
+        // clap wants 'static ids; the flags are built once per process.
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        cmd = cmd
+            .arg(
+                Arg::new(leak(format!("collector.{}", spec.name)))
+                    .long(leak(format!("collector.{}", spec.name)))
+                    .action(ArgAction::SetTrue)
+                    .help_heading("Collectors")
+                    .help(format!(
+                        "Enable the {} collector [default: {}]: {}.",
+                        spec.name,
+                        if on { "enabled" } else { "disabled" },
+                        spec.about
+                    )),
+            )
+            .arg(
+                Arg::new(leak(format!("no-collector.{}", spec.name)))
+                    .long(leak(format!("no-collector.{}", spec.name)))
+                    .action(ArgAction::SetTrue)
+                    .help_heading("Collectors")
+                    .help(format!("Disable the {} collector.", spec.name)),
+            );
+    }
+    cmd
+}
+
+/// Parses the process's command line (exits on an error or `--help`).
+pub fn parse() -> Flags {
+    use clap::FromArgMatches;
+    let m = command().get_matches();
+    let mut flags = Flags::from_arg_matches(&m).unwrap_or_else(|e| e.exit());
+    flags.collectors = collector_flags(&m);
+    flags
+}
+
+/// The collector flags given, in command-line order, so that the last of
+/// `--collector.x` and `--no-collector.x` wins.
+fn collector_flags(m: &clap::ArgMatches) -> Vec<(String, bool)> {
+    let mut given: Vec<(usize, String, bool)> = Vec::new();
+    for spec in COLLECTORS {
+        for (prefix, on) in [("collector.", true), ("no-collector.", false)] {
+            let id = format!("{prefix}{}", spec.name);
+            if m.get_flag(&id) {
+                given.push((m.index_of(&id).unwrap_or(0), spec.name.to_string(), on));
+            }
+        }
+    }
+    given.sort_by_key(|g| g.0);
+    given.into_iter().map(|(_, n, on)| (n, on)).collect()
 }
 
 /// What `--check-config` prints: the effective settings, passwords redacted.
@@ -132,7 +212,14 @@ pub fn describe(s: &Settings) -> String {
         PromDuration(ss.idle_in_transaction_session_timeout),
         PromDuration(ss.connect_timeout),
     );
-    let _ = writeln!(o, "targets ({}):", s.targets.len());
+    match s.shard {
+        Some(sh) => {
+            let _ = writeln!(o, "targets of shard {sh} ({}):", s.targets.len());
+        }
+        None => {
+            let _ = writeln!(o, "targets ({}):", s.targets.len());
+        }
+    }
     for t in &s.targets {
         let _ = writeln!(o, "  {}: {}", t.name, t.conninfo);
         if !t.databases.is_empty() || t.discover_databases {
@@ -153,6 +240,22 @@ pub fn describe(s: &Settings) -> String {
         for x in &s.expected_objects {
             let _ = writeln!(o, "  {} {} ({:?})", x.kind.as_str(), x.label, x.expect);
         }
+    }
+    for m in &s.migrations {
+        let _ = writeln!(
+            o,
+            "migrations {} ({}, history table of {}, grace {}): {} planned{}",
+            m.path,
+            m.tool.as_str(),
+            m.history,
+            PromDuration(m.grace),
+            m.migrations.len(),
+            if m.targets.is_empty() {
+                String::new()
+            } else {
+                format!(", targets {}", m.targets.join(", "))
+            }
+        );
     }
     let _ = writeln!(o, "collectors:");
     for spec in COLLECTORS {
@@ -199,7 +302,31 @@ pub fn describe(s: &Settings) -> String {
     }
     if !s.expected_error_codes.is_empty() {
         for (op, codes) in &s.expected_error_codes {
+            let codes: Vec<&str> = codes
+                .iter()
+                .map(crate::app::config::ErrorCode::as_str)
+                .collect();
             let _ = writeln!(o, "expected error codes of {op}: {}", codes.join(", "));
+        }
+    }
+    for t in &s.targets {
+        let th = s.thresholds.resolve(&t.name);
+        let show = |v: Vec<(&str, f64)>| {
+            v.iter()
+                .map(|(k, x)| format!("{k}={x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        if !th.signals().is_empty() {
+            let _ = writeln!(o, "thresholds of {}: {}", t.name, show(th.signals()));
+        }
+        for (op, ot) in &th.operations {
+            let _ = writeln!(
+                o,
+                "thresholds of {} operation {op}: {}",
+                t.name,
+                show(ot.signals())
+            );
         }
     }
     let sl = &s.server_log;

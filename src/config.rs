@@ -8,7 +8,9 @@
 //! Everything is parsed and checked here, once, into types the rest takes
 //! as given. Must not touch connections, state or HTTP.
 
+pub mod migrations;
 pub mod serverlog;
+pub mod thresholds;
 pub mod window;
 
 use std::path::{Path, PathBuf};
@@ -188,6 +190,11 @@ collector_section!(FileFrameworks => FrameworksSettings {
     custom: Vec<CustomFrameworkTable> = Vec::new(),
 });
 
+collector_section!(FileMigrationsCollector => MigrationsSettings {
+    /// Applied migrations whose state is served, newest first (every one not applied is).
+    max_migrations: usize = 50,
+});
+
 /// A schema-history table of an in-house migration tool.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +224,7 @@ pub struct CollectorSettings {
     pub functions: FunctionsSettings,
     pub expected_objects: ExpectedSettings,
     pub frameworks: FrameworksSettings,
+    pub migrations: MigrationsSettings,
 }
 
 fn schedule(interval_ms: u64, timeout_ms: u64) -> Schedule {
@@ -288,13 +296,20 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub config_file: Option<PathBuf>,
     pub session: SessionSettings,
+    /// The targets this exporter watches (those of its shard, with `--targets.shard`).
     pub targets: Vec<TargetSettings>,
+    /// `--targets.shard`, when given.
+    pub shard: Option<Shard>,
     pub collectors: CollectorSettings,
     pub objects: ObjectFilter,
     pub expected_objects: Vec<crate::expected::ExpectedObject>,
+    /// The configured migration directories, planned at load.
+    pub migrations: Vec<migrations::MigrationSet>,
     pub app_collectors: Vec<crate::app::config::AppCollector>,
     /// Operation -> the error codes the migration expects for it.
-    pub expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    pub expected_error_codes: crate::app::config::ExpectedErrorCodes,
+    /// Per-operation and per-target alerting thresholds, served as series.
+    pub thresholds: thresholds::ThresholdsConfig,
     pub window: window::WindowConfig,
     /// The bearer token of the window API, read from `window.api_token_file`.
     pub window_token: Option<String>,
@@ -314,6 +329,53 @@ pub struct FlagValues {
     pub log_level: Option<String>,
     pub log_format: Option<String>,
     pub web_max_connections: Option<usize>,
+    /// `--collector.<name>` (true) and `--no-collector.<name>` (false), as given.
+    pub collectors: Vec<(String, bool)>,
+    /// `--collector.disable-defaults`.
+    pub collectors_disable_defaults: bool,
+    /// `--targets.shard=i/n`.
+    pub shard: Option<Shard>,
+}
+
+/// `--targets.shard=i/n`: this exporter watches the targets whose name
+/// hashes to `i` modulo `n` (0 <= i < n), so that `n` replicas given
+/// `0/n` to `n-1/n` watch every target exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("{s:?} is not i/n with 0 <= i < n (e.g. 0/3)");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the target named `name` belongs to this shard.
+    pub fn contains(&self, name: &str) -> bool {
+        shard_hash(name) % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// FNV-1a over the target's name: stable across builds, versions and
+/// machines (std's hasher is not), so replicas agree on who watches what.
+pub fn shard_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `PGMIG_*` variables, read with envy.
@@ -372,9 +434,13 @@ struct FileConfig {
     #[serde(default)]
     expected_objects: Vec<crate::expected::ExpectedObject>,
     #[serde(default)]
+    migrations: Vec<migrations::FileMigrations>,
+    #[serde(default)]
     app_collectors: crate::app::config::AppCollectors,
     #[serde(default)]
-    expected_error_codes: std::collections::BTreeMap<String, Vec<String>>,
+    expected_error_codes: crate::app::config::ExpectedErrorCodes,
+    #[serde(default)]
+    thresholds: thresholds::ThresholdsConfig,
     #[serde(default)]
     window: window::WindowConfig,
     #[serde(default)]
@@ -510,6 +576,8 @@ struct FileCollectors {
     expected_objects: FileExpected,
     #[serde(default)]
     frameworks: FileFrameworks,
+    #[serde(default)]
+    migrations: FileMigrationsCollector,
 }
 
 impl FileCollectors {
@@ -548,8 +616,123 @@ impl FileCollectors {
             frameworks: self
                 .frameworks
                 .resolve(schedule(15_000, 10_000), "frameworks", file)?,
+            migrations: self
+                .migrations
+                .resolve(schedule(5000, 5000), "migrations", file)?,
         })
     }
+}
+
+/// The collectors' keys under `collectors:`, which are also their names in
+/// the collector registry (`collector::COLLECTORS`; a test there keeps the
+/// two equal) and in `--collector.<name>`.
+pub const COLLECTOR_KEYS: &[&str] = &[
+    "activity",
+    "locks",
+    "probe",
+    "progress",
+    "database",
+    "statements",
+    "indexes",
+    "tables",
+    "functions",
+    "expected_objects",
+    "frameworks",
+    "migrations",
+];
+
+impl FileCollectors {
+    /// `collectors.<name>.enabled` as the file writes it (None: not written).
+    fn enabled_in_file(&self, name: &str) -> Option<bool> {
+        match name {
+            "activity" => self.activity.enabled,
+            "locks" => self.locks.enabled,
+            "probe" => self.probe.enabled,
+            "progress" => self.progress.enabled,
+            "database" => self.database.enabled,
+            "statements" => self.statements.enabled,
+            "indexes" => self.indexes.enabled,
+            "tables" => self.tables.enabled,
+            "functions" => self.functions.enabled,
+            "expected_objects" => self.expected_objects.enabled,
+            "frameworks" => self.frameworks.enabled,
+            "migrations" => self.migrations.enabled,
+            _ => None,
+        }
+    }
+}
+
+impl CollectorSettings {
+    /// The whole section of the collector named `name`, as text: what a
+    /// reload compares to tell whether the collector's settings changed.
+    pub fn section_text(&self, name: &str) -> String {
+        match name {
+            "activity" => format!("{:?}", self.activity),
+            "locks" => format!("{:?}", self.locks),
+            "probe" => format!("{:?}", self.probe),
+            "progress" => format!("{:?}", self.progress),
+            "database" => format!("{:?}", self.database),
+            "statements" => format!("{:?}", self.statements),
+            "indexes" => format!("{:?}", self.indexes),
+            "tables" => format!("{:?}", self.tables),
+            "functions" => format!("{:?}", self.functions),
+            "expected_objects" => format!("{:?}", self.expected_objects),
+            "frameworks" => format!("{:?}", self.frameworks),
+            "migrations" => format!("{:?}", self.migrations),
+            _ => String::new(),
+        }
+    }
+
+    /// The schedule of the collector named `name` (a [`COLLECTOR_KEYS`] entry).
+    pub fn schedule_mut(&mut self, name: &str) -> Option<&mut Schedule> {
+        Some(match name {
+            "activity" => &mut self.activity.schedule,
+            "locks" => &mut self.locks.schedule,
+            "probe" => &mut self.probe.schedule,
+            "progress" => &mut self.progress.schedule,
+            "database" => &mut self.database.schedule,
+            "statements" => &mut self.statements.schedule,
+            "indexes" => &mut self.indexes.schedule,
+            "tables" => &mut self.tables.schedule,
+            "functions" => &mut self.functions.schedule,
+            "expected_objects" => &mut self.expected_objects.schedule,
+            "frameworks" => &mut self.frameworks.schedule,
+            "migrations" => &mut self.migrations.schedule,
+            _ => return None,
+        })
+    }
+}
+
+/// Which collectors run: `--collector.<name>`/`--no-collector.<name>` win
+/// (the last one given, as with any repeated flag), then the file's
+/// `collectors.<name>.enabled`, then the default, which
+/// `--collector.disable-defaults` turns off.
+fn apply_collector_flags(
+    c: &mut CollectorSettings,
+    file: &FileCollectors,
+    flags: &FlagValues,
+) -> Result<(), ConfigError> {
+    if let Some((name, _)) = flags
+        .collectors
+        .iter()
+        .find(|(n, _)| !COLLECTOR_KEYS.contains(&n.as_str()))
+    {
+        return Err(flag_err(
+            &format!("collector.{name}"),
+            format!("no collector is named {name:?}"),
+        ));
+    }
+    for key in COLLECTOR_KEYS {
+        let flag = flags.collectors.iter().rev().find(|(n, _)| n == key);
+        let in_file = file.enabled_in_file(key);
+        let s = c.schedule_mut(key).expect("every key has a schedule");
+        s.enabled = match (flag, in_file) {
+            (Some((_, on)), _) => *on,
+            (None, Some(on)) => on,
+            (None, None) => s.enabled && !flags.collectors_disable_defaults,
+        };
+    }
+    Ok(())
 }
 
 fn merge_schedule(
@@ -819,16 +1002,23 @@ impl Settings {
 
         let session = session_settings(&file_cfg, &file_name)?;
 
-        let collectors = file_cfg.collectors.resolve(&file_name)?;
+        let mut collectors = file_cfg.collectors.resolve(&file_name)?;
+        apply_collector_flags(&mut collectors, &file_cfg.collectors, flags)?;
 
         let targets = target_settings(&env, &file_cfg, &file_name, &lookup)?;
         check_target_references(&file_cfg, &file_name, &targets)?;
         let window_token = window_token(&file_cfg, &file_name)?;
         let target_names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
         file_cfg
+            .thresholds
+            .validate(&target_names)
+            .map_err(|(key, m)| file_err(&file_name, &key, m))?;
+        file_cfg
             .server_log
             .validate(&target_names)
             .map_err(|(key, m)| file_err(&file_name, &key, m))?;
+        let migrations =
+            migration_sets(&file_cfg, &file_name, config_file.as_deref(), &target_names)?;
         let mut names = std::collections::HashSet::new();
         for t in &targets {
             if !names.insert(t.name.as_str()) {
@@ -851,23 +1041,94 @@ impl Settings {
             log_format,
             config_file,
             session,
-            targets,
+            targets: shard_targets(targets.clone(), flags.shard),
+            shard: flags.shard,
             collectors,
             objects: file_cfg.objects.clone(),
             expected_objects: file_cfg.expected_objects.clone(),
+            migrations,
             app_collectors: file_cfg.app_collectors.0.clone(),
             expected_error_codes: file_cfg.expected_error_codes.clone(),
+            thresholds: file_cfg.thresholds.clone(),
             window: file_cfg.window.clone(),
             window_token,
-            server_log_follows: file_cfg
-                .server_log
-                .resolve(&target_names)
-                .into_iter()
-                .map(|(ti, f)| (ti, f.clone()))
-                .collect(),
+            server_log_follows: shard_follows(
+                &targets,
+                file_cfg.server_log.resolve(&target_names),
+                flags.shard,
+            ),
             server_log: file_cfg.server_log.clone(),
         })
     }
+}
+
+/// The targets of this shard (all without `--targets.shard`). Applied after
+/// every check, so that a config is valid or not whatever the shard.
+fn shard_targets(targets: Vec<TargetSettings>, shard: Option<Shard>) -> Vec<TargetSettings> {
+    match shard {
+        Some(sh) => targets
+            .into_iter()
+            .filter(|t| sh.contains(&t.name))
+            .collect(),
+        None => targets,
+    }
+}
+
+/// The followed logs, their target indices renumbered into the shard's
+/// target list (followed logs of other shards' targets left out).
+fn shard_follows(
+    all: &[TargetSettings],
+    follows: Vec<(usize, &serverlog::FollowConfig)>,
+    shard: Option<Shard>,
+) -> Vec<(usize, serverlog::FollowConfig)> {
+    let kept: Vec<usize> = (0..all.len())
+        .filter(|&i| shard.is_none_or(|sh| sh.contains(&all[i].name)))
+        .collect();
+    follows
+        .into_iter()
+        .filter_map(|(ti, f)| Some((kept.iter().position(|&k| k == ti)?, f.clone())))
+        .collect()
+}
+
+/// What a reload cannot change: the HTTP side (listen address, telemetry
+/// path, TLS and basic auth, connection cap), logging, the migration
+/// window (its settings and API token) and the server-log followers. The
+/// running values stay in `new`; `changed` hears each key that differs.
+pub fn keep_restart_only(
+    old: &Settings,
+    mut new: Settings,
+    mut changed: impl FnMut(&str),
+) -> Settings {
+    if new.listen_address != old.listen_address {
+        changed("web.listen_address");
+    }
+    if new.telemetry_path != old.telemetry_path {
+        changed("web.telemetry_path");
+    }
+    if new.web_config_file != old.web_config_file {
+        changed("web.config_file");
+    }
+    if (new.log_level, new.log_format) != (old.log_level, old.log_format) {
+        changed("log");
+    }
+    if new.window != old.window || new.window_token != old.window_token {
+        changed("window");
+    }
+    if new.server_log != old.server_log {
+        changed("server_log");
+    }
+    new.listen_address = old.listen_address.clone();
+    new.telemetry_path = old.telemetry_path.clone();
+    new.web_config_file = old.web_config_file.clone();
+    new.web = old.web.clone();
+    new.web_max_connections = old.web_max_connections;
+    new.log_level = old.log_level;
+    new.log_format = old.log_format;
+    new.window = old.window.clone();
+    new.window_token = old.window_token.clone();
+    new.server_log = old.server_log.clone();
+    new.server_log_follows = old.server_log_follows.clone();
+    new
 }
 
 /// `log.level` and `log.format`: flag, then environment, then file.
@@ -1065,6 +1326,45 @@ fn check_target_references(
     Ok(())
 }
 
+/// Plans the `migrations` entries (paths relative to the config file's
+/// directory) and checks that each `after:` of an expected object names a
+/// version of a set that watches the object's target.
+fn migration_sets(
+    file_cfg: &FileConfig,
+    file_name: &str,
+    config_file: Option<&Path>,
+    target_names: &[String],
+) -> Result<Vec<migrations::MigrationSet>, ConfigError> {
+    let dir = config_file
+        .and_then(Path::parent)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let mut sets = Vec::with_capacity(file_cfg.migrations.len());
+    for (i, m) in file_cfg.migrations.iter().enumerate() {
+        let set = m
+            .resolve(&format!("migrations[{i}]"), &dir, target_names)
+            .map_err(|(key, msg)| file_err(file_name, &key, msg))?;
+        sets.push(set);
+    }
+    for (i, o) in file_cfg.expected_objects.iter().enumerate() {
+        let Some(v) = &o.after else { continue };
+        let watching: Vec<&migrations::MigrationSet> = sets
+            .iter()
+            .filter(|s| o.target.as_ref().is_none_or(|t| s.applies_to(t)))
+            .collect();
+        let known = watching.iter().any(|s| s.find(v).is_some());
+        // A version in a file that failed to parse is unknown here; the
+        // parse error is what to report then, not this reference.
+        if !known && !watching.iter().any(|s| !s.errors.is_empty()) {
+            return Err(file_err(
+                file_name,
+                &format!("expected_objects[{i}].after"),
+                format!("no configured migration (the migrations section) has version {v:?}"),
+            ));
+        }
+    }
+    Ok(sets)
+}
+
 /// Checks the `window` section and reads its API token, if any.
 fn window_token(file_cfg: &FileConfig, file_name: &str) -> Result<Option<String>, ConfigError> {
     file_cfg
@@ -1190,6 +1490,34 @@ mod tests {
         assert_eq!(s.targets[0].conninfo.hosts, vec!["dbhost"]);
         assert_eq!(s.targets[0].conninfo.dbname.as_deref(), Some("app"));
         assert_eq!(s.listen_address, DEFAULT_LISTEN_ADDRESS);
+    }
+
+    #[test]
+    fn after_must_name_a_configured_migration_version() {
+        let dir = std::env::temp_dir().join(format!("pgmig-after-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("db")).unwrap();
+        std::fs::write(dir.join("db/000002_a.up.sql"), "CREATE TABLE a (id int);\n").unwrap();
+        let cfg = dir.join("c.yml");
+        let load = |after: &str| {
+            std::fs::write(
+                &cfg,
+                format!("migrations:\n  - {{path: db, tool: golang-migrate}}\nexpected_objects:\n  - {{kind: table, name: public.a, after: '{after}'}}\n"),
+            )
+            .unwrap();
+            let flags = FlagValues {
+                config_file: Some(cfg.clone()),
+                ..Default::default()
+            };
+            Settings::load_with_env(&flags, &env(&[("PGHOST", "h")]))
+        };
+        // Relative to the config file's directory; leading zeros do not matter.
+        let s = load("2").unwrap();
+        assert_eq!(s.migrations[0].migrations.len(), 1);
+        assert_eq!(s.expected_objects[0].migration, "2");
+        let msg = load("3").unwrap_err().to_string();
+        assert!(msg.contains("expected_objects[0].after"), "{msg}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

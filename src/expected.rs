@@ -62,6 +62,9 @@ pub struct ExpectedObject {
     pub label: String,
     pub expect: Expect,
     pub migration: String,
+    /// Checked only once this migration version is applied (plus the set's
+    /// grace), by the `migrations` collector; None: always, by `expected_objects`.
+    pub after: Option<String>,
     /// Only on this target (by name); all targets when None.
     pub target: Option<String>,
     /// Only in this database; the target's own database when None.
@@ -87,6 +90,7 @@ struct RawObject {
     expect: Expect,
     #[serde(default)]
     migration: String,
+    after: Option<String>,
     target: Option<String>,
     database: Option<String>,
 }
@@ -267,16 +271,92 @@ impl TryFrom<RawObject> for ExpectedObject {
             Kind::Privilege => privilege(&r, &keys)?,
             Kind::Partition => partition(&r, &keys)?,
         };
+        // Bound to a version and not named otherwise: the version names it.
+        let migration = match (&r.after, r.migration.is_empty()) {
+            (Some(v), true) => v.clone(),
+            _ => r.migration,
+        };
         Ok(ExpectedObject {
             kind: r.kind,
             label,
             expect: r.expect,
-            migration: r.migration,
+            migration,
+            after: r.after,
             target: r.target,
             database: r.database,
             sql: sql.to_string(),
             params,
         })
+    }
+}
+
+impl ExpectedObject {
+    /// The expectation a planned migration's created (`Present`) or dropped
+    /// (`Absent`) object gives, from the plan's `kind` and `name` (the
+    /// format docs/plan.md describes). None for what the catalogs cannot
+    /// check by name: enum values, and names that do not split as their
+    /// kind needs. A planned partition is checked as the table it is.
+    pub fn from_plan(kind: &str, name: &str, expect: Expect, migration: &str) -> Option<Self> {
+        let split_last = |n: &str| {
+            n.rsplit_once('.')
+                .map(|(t, c)| (t.to_string(), c.to_string()))
+        };
+        let mut r = RawObject {
+            kind: Kind::Table,
+            name: None,
+            table: None,
+            role: None,
+            privilege: None,
+            on_table: None,
+            on_function: None,
+            on_schema: None,
+            covers: None,
+            force: None,
+            expect,
+            migration: migration.to_string(),
+            after: None,
+            target: None,
+            database: None,
+        };
+        match kind {
+            "table" | "partition" => r.name = Some(name.to_string()),
+            "index" => (r.kind, r.name) = (Kind::Index, Some(name.to_string())),
+            "function" => (r.kind, r.name) = (Kind::Function, Some(name.to_string())),
+            "extension" => (r.kind, r.name) = (Kind::Extension, Some(name.to_string())),
+            "enum" => (r.kind, r.name) = (Kind::Enum, Some(name.to_string())),
+            "constraint" | "column" | "trigger" | "policy" => {
+                let (t, n) = split_last(name)?;
+                r.kind = match kind {
+                    "constraint" => Kind::Constraint,
+                    "column" => Kind::Column,
+                    "trigger" => Kind::Trigger,
+                    _ => Kind::Policy,
+                };
+                (r.table, r.name) = (Some(t), Some(n));
+            }
+            "rls" => {
+                r.kind = Kind::Rls;
+                match name.strip_suffix(" (forced)") {
+                    Some(t) => (r.table, r.force) = (Some(t.to_string()), Some(true)),
+                    None => r.table = Some(name.to_string()),
+                }
+            }
+            "privilege" => {
+                let (role, rest) = name.split_once(' ')?;
+                let (privilege, rest) = rest.split_once(" ON ")?;
+                let (what, object) = rest.split_once(' ')?;
+                r.kind = Kind::Privilege;
+                (r.role, r.privilege) = (Some(role.to_string()), Some(privilege.to_string()));
+                match what {
+                    "TABLE" => r.on_table = Some(object.to_string()),
+                    "FUNCTION" => r.on_function = Some(object.to_string()),
+                    "SCHEMA" => r.on_schema = Some(object.to_string()),
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        }
+        ExpectedObject::try_from(r).ok()
     }
 }
 
@@ -302,6 +382,32 @@ mod tests {
         assert!(parse("kind: table\nname: t\nbogus: 1")
             .unwrap_err()
             .contains("bogus"));
+    }
+
+    #[test]
+    fn planned_objects_become_the_same_checks_as_written_ones() {
+        let written =
+            parse("kind: column\ntable: public.accounts\nname: token\nmigration: '3'").unwrap();
+        let planned =
+            ExpectedObject::from_plan("column", "public.accounts.token", Expect::Present, "3")
+                .unwrap();
+        assert_eq!(planned, written);
+        let p = ExpectedObject::from_plan(
+            "privilege",
+            "anon SELECT ON TABLE public.posts",
+            Expect::Absent,
+            "4",
+        )
+        .unwrap();
+        assert_eq!(p.label, "anon SELECT ON TABLE public.posts");
+        assert_eq!(p.params, vec!["anon", "SELECT", "public.posts"]);
+        let rls =
+            ExpectedObject::from_plan("rls", "public.p (forced)", Expect::Present, "5").unwrap();
+        assert_eq!(rls.label, "public.p (forced)");
+        assert!(
+            ExpectedObject::from_plan("enum_value", "public.mood.calm", Expect::Present, "6")
+                .is_none()
+        );
     }
 
     #[test]

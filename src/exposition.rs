@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 
 use hyper::body::Bytes;
 
+#[cfg(test)]
 use prometheus::proto::{MetricFamily, MetricType};
 
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -204,8 +205,9 @@ impl Family {
         }
     }
 
-    /// Converts a family gathered from a `prometheus::Registry` (the
-    /// self-metrics).
+    /// Converts a family gathered from a `prometheus::Registry`: the tests
+    /// compare the hand exposition with the crate's encoder through it.
+    #[cfg(test)]
     pub fn from_proto(mf: &MetricFamily) -> Option<Rendered> {
         let kind = match mf.get_field_type() {
             MetricType::COUNTER => Kind::Counter,

@@ -24,7 +24,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::exposition::{encode_chunks, Family, Format, Rendered};
+use crate::exposition::{encode_chunks, Format, Rendered};
 use crate::state::State;
 use crate::webconfig::{secrets_equal, AuthOutcome};
 
@@ -79,7 +79,16 @@ pub struct Server {
     pub web: Option<Arc<crate::webconfig::WebConfig>>,
     /// `--web.max-connections`.
     pub max_connections: usize,
+    /// Where `POST /-/reload` asks for a reload (none: the endpoint is 404).
+    pub reload: Option<tokio::sync::mpsc::Sender<ReloadRequest>>,
 }
+
+/// A reload request: the reloader answers on it with the outcome (the
+/// error text names file, line and key, never a secret).
+pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// The reload endpoint, as Prometheus and Alertmanager name theirs.
+pub const RELOAD_PATH: &str = "/-/reload";
 
 /// Probe paths answered without basic auth: the kubelet's probes and the
 /// image's HEALTHCHECK carry no credentials, and "ok" or "not ready" tells a
@@ -128,10 +137,8 @@ impl Server {
         let own: Vec<Rendered> = self
             .state
             .metrics
-            .registry
-            .gather()
-            .iter()
-            .filter_map(Family::from_proto)
+            .families()
+            .into_iter()
             .chain(crate::process::families())
             .collect();
         encode_chunks(
@@ -169,7 +176,7 @@ impl Server {
 
     fn landing(&self) -> String {
         let mut rows = String::new();
-        for (name, st) in self.state.targets.iter().zip(self.state.statuses()) {
+        for (name, st) in self.state.statuses() {
             let status = if !st.polled_once {
                 "starting"
             } else if st.up {
@@ -179,7 +186,7 @@ impl Server {
             };
             rows.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                html_escape(name),
+                html_escape(&name),
                 status,
                 html_escape(st.server_version.as_deref().unwrap_or("")),
                 html_escape(st.last_error.as_deref().unwrap_or("")),
@@ -234,13 +241,13 @@ impl Server {
             Some(Some(t)) => Some(t),
             None => None,
         };
-        let targets = &self.state.targets;
-        let ti = match wanted {
-            Some(t) => targets.iter().position(|x| *x == t),
-            None if targets.len() == 1 => Some(0),
+        let targets = self.state.active_targets();
+        let found = match wanted {
+            Some(t) => targets.into_iter().find(|(_, x)| *x == t),
+            None if targets.len() == 1 => targets.into_iter().next(),
             None => None,
         };
-        let Some(ti) = ti else {
+        let Some((ti, tname)) = found else {
             return text(
                 StatusCode::BAD_REQUEST,
                 "name an existing target: ?target=NAME\n",
@@ -254,7 +261,7 @@ impl Server {
             "open" => self.state.windows.open_explicit(ti, now),
             _ => self.state.windows.close_explicit(ti),
         }
-        tracing::info!(target = %targets[ti], action, "migration window changed through the API");
+        tracing::info!(target = %tname, action, "migration window changed through the API");
         text(
             StatusCode::OK,
             if action == "open" {
@@ -263,6 +270,42 @@ impl Server {
                 "window closed\n"
             },
         )
+    }
+
+    /// `POST /-/reload`: reload the config now; 200 when it applied, 500
+    /// with the error when it did not (the previous config keeps running).
+    async fn reload(&self, req: &Request<Incoming>) -> Response<Chunks> {
+        let Some(tx) = &self.reload else {
+            return text(StatusCode::NOT_FOUND, "not found\n");
+        };
+        if req.method() != Method::POST && req.method() != Method::PUT {
+            let mut r = text(StatusCode::METHOD_NOT_ALLOWED, "use POST\n");
+            r.headers_mut()
+                .insert(hyper::header::ALLOW, HeaderValue::from_static("POST, PUT"));
+            return r;
+        }
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        if tx.try_send(reply).is_err() {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "reloads already queued; try again\n",
+            );
+        }
+        match outcome.await {
+            Ok(Ok(())) => text(StatusCode::OK, "config reloaded\n"),
+            Ok(Err(e)) => {
+                let mut r = Response::new(Chunks::one(Bytes::from(format!(
+                    "failed to reload config: {e}\n"
+                ))));
+                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                r
+            }
+            Err(_) => text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n"),
+        }
     }
 
     /// Basic auth first, for every path: the window API is no exception.
@@ -308,6 +351,9 @@ impl Server {
             if action == "open" || action == "close" {
                 return self.window_api(req, action);
             }
+        }
+        if path == RELOAD_PATH {
+            return self.reload(req).await;
         }
         if req.method() != Method::GET && req.method() != Method::HEAD {
             return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");

@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use pg_migration_exporter::cli::{describe, Command, Flags};
+use pg_migration_exporter::cli::{describe, Command};
 use pg_migration_exporter::config::Settings;
 
 fn main() -> ExitCode {
-    let flags = Flags::parse();
+    let flags = pg_migration_exporter::cli::parse();
     if let Some(Command::Plan(args)) = &flags.command {
         return pg_migration_exporter::plan::cli::run(args);
     }
@@ -19,6 +18,23 @@ fn main() -> ExitCode {
         }
     };
     if flags.check_config {
+        // Unplannable migration files do not stop the exporter (it serves
+        // them as pgmig_migration_file_parse_error), but they fail the check.
+        let bad: Vec<String> = settings
+            .migrations
+            .iter()
+            .flat_map(|m| {
+                m.errors
+                    .iter()
+                    .map(|e| format!("migrations {}: {e}", m.path))
+            })
+            .collect();
+        if !bad.is_empty() {
+            for b in &bad {
+                eprintln!("pg_migration_exporter: configuration error: {b}");
+            }
+            return ExitCode::from(2);
+        }
         print!("{}", describe(&settings));
         return ExitCode::SUCCESS;
     }
@@ -38,7 +54,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(pg_migration_exporter::run(settings)) {
+    match runtime.block_on(pg_migration_exporter::run(settings, flags.values())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "cannot serve");

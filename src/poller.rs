@@ -17,6 +17,7 @@
 //! reports is recorded here as self-metrics. Must not touch HTTP.
 
 pub mod serverlog;
+pub mod targets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -44,12 +45,51 @@ pub struct Factory {
     /// target's own database.
     pub databases: Vec<String>,
     pub app: bool,
+    /// Everything the instances depend on, hashed: a reload keeps the
+    /// running instances (and their state) of a factory whose fingerprint
+    /// did not change.
+    pub fingerprint: u64,
     build: Box<dyn Fn() -> Box<dyn Collector> + Send + Sync>,
+}
+
+fn hash_debug(v: &impl std::fmt::Debug) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{v:?}").hash(&mut h);
+    h.finish()
+}
+
+/// What the built-in collectors may read of the settings besides their
+/// own `collectors.<name>` section, hashed: the settings less what is
+/// known not to reach them (targets, HTTP, logging, the collector
+/// sections, app collectors, the window, the server log). Whatever a later
+/// section adds counts, so that a change to it rebuilds the collectors.
+fn builtin_inputs(settings: &Settings) -> u64 {
+    let mut s = settings.clone();
+    s.collectors = Default::default();
+    s.targets.clear();
+    s.shard = None;
+    s.web = None;
+    s.web_config_file = None;
+    s.listen_address.clear();
+    s.telemetry_path.clear();
+    s.config_file = None;
+    s.web_max_connections = 0;
+    s.app_collectors.clear();
+    s.window = Default::default();
+    s.window_token = None;
+    s.server_log = Default::default();
+    s.server_log_follows.clear();
+    // The planned migrations are the `migrations` collector's alone (its
+    // fingerprint below): a new migration file restarts no other collector.
+    s.migrations.clear();
+    hash_debug(&s)
 }
 
 /// Every enabled collector: the built-in table, then the app collectors.
 pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
     let mut out = Vec::new();
+    let inputs = builtin_inputs(settings);
     for spec in COLLECTORS {
         let schedule = (spec.schedule)(settings);
         if !schedule.enabled {
@@ -65,6 +105,12 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
             targets: Vec::new(),
             databases: Vec::new(),
             app: false,
+            fingerprint: hash_debug(&(
+                spec.name,
+                settings.collectors.section_text(spec.name),
+                inputs,
+                (spec.name == crate::collector::migrations::NAME).then(|| &settings.migrations),
+            )),
             build: Box::new(move || build(&s)),
         }));
     }
@@ -83,6 +129,7 @@ pub fn factories(settings: &Arc<Settings>) -> Vec<Arc<Factory>> {
             targets: c.targets.clone(),
             databases: c.databases.clone(),
             app: true,
+            fingerprint: hash_debug(c),
             build: Box::new(move || {
                 Box::new(crate::app::collector::AppRuntime::new(
                     cfg.clone(),
@@ -125,45 +172,31 @@ impl OwnPids {
     }
 }
 
+/// A pid in the own-pid list for as long as this lives.
+struct OwnPid<'a>(&'a OwnPids, i32);
+
+impl<'a> OwnPid<'a> {
+    fn new(own: &'a OwnPids, pid: i32) -> OwnPid<'a> {
+        own.add(pid);
+        OwnPid(own, pid)
+    }
+}
+
+impl Drop for OwnPid<'_> {
+    fn drop(&mut self) {
+        self.0.remove(self.1);
+    }
+}
+
 /// Per-target lane connection states, for `pgmig_up`.
 #[derive(Default)]
 struct LaneStates(Mutex<BTreeMap<Lane, bool>>);
 
 /// What the lanes of one target share.
 #[derive(Default)]
-struct TargetShared {
+pub(crate) struct TargetShared {
     own: OwnPids,
     lanes: LaneStates,
-}
-
-/// Spawns the poll tasks. Returns once they are started.
-pub fn spawn(settings: Arc<Settings>, state: Arc<State>) {
-    let all = Arc::new(factories(&settings));
-    for (ti, t) in settings.targets.iter().enumerate() {
-        if !settings.expected_error_codes.is_empty() {
-            state.put(
-                (ti, "expected_error_codes".into(), t.main_database()),
-                crate::app::expected_error_code_families(&t.name, &settings.expected_error_codes),
-            );
-        }
-        let shared = Arc::new(TargetShared::default());
-        let lanes: BTreeSet<Lane> = all
-            .iter()
-            .filter(|f| applies_to_target(f, &t.name))
-            .map(|f| f.lane)
-            .collect();
-        for lane in lanes {
-            shared.lanes.0.lock().expect("lanes").insert(lane, false);
-            tokio::spawn(supervise(
-                settings.clone(),
-                all.clone(),
-                state.clone(),
-                ti,
-                lane,
-                shared.clone(),
-            ));
-        }
-    }
 }
 
 fn applies_to_target(f: &Factory, target: &str) -> bool {
@@ -180,10 +213,36 @@ fn new_entry(f: &Arc<Factory>, datname: &str) -> Entry {
     }
 }
 
-/// The collector instances of one lane: server-wide ones in the target's
-/// own database, per-database ones in each of their databases.
-fn build_lane(settings: &Settings, all: &[Arc<Factory>], ti: usize, lane: Lane) -> Vec<Entry> {
-    let t = &settings.targets[ti];
+/// What one lane of one target runs: the settings (the target is
+/// `settings.targets[tidx]`) and the lane's factories that apply to it, in
+/// registry order. A reload sends the lane a new plan.
+pub(crate) struct LanePlan {
+    pub settings: Arc<Settings>,
+    pub tidx: usize,
+    pub factories: Vec<Arc<Factory>>,
+}
+
+impl LanePlan {
+    fn target(&self) -> &TargetSettings {
+        &self.settings.targets[self.tidx]
+    }
+
+    /// The sessions' statement_timeout: the lane's largest collector
+    /// timeout, capped by the session setting.
+    pub fn statement_timeout(&self) -> Duration {
+        let cap = self.settings.session.statement_timeout;
+        self.factories
+            .iter()
+            .map(|f| f.schedule.timeout)
+            .max()
+            .unwrap_or(cap)
+            .min(cap)
+    }
+}
+
+/// The instances of one factory on a target: server-wide ones in the
+/// target's own database, per-database ones in each of their databases.
+fn entries_for(f: &Arc<Factory>, t: &TargetSettings) -> Vec<Entry> {
     let main = t.main_database();
     let mut dbs = vec![main.clone()];
     for d in &t.databases {
@@ -191,45 +250,48 @@ fn build_lane(settings: &Settings, all: &[Arc<Factory>], ti: usize, lane: Lane) 
             dbs.push(d.clone());
         }
     }
-    let mut out = Vec::new();
-    for f in all
-        .iter()
-        .filter(|f| f.lane == lane && applies_to_target(f, &t.name))
-    {
-        match (f.scope, f.databases.is_empty(), f.app) {
-            (Scope::Server, _, _) | (Scope::Database, true, true) => out.push(new_entry(f, &main)),
-            (Scope::Database, true, false) => {
-                for d in &dbs {
-                    out.push(new_entry(f, d));
-                }
-            }
-            (Scope::Database, false, _) => {
-                for d in &f.databases {
-                    out.push(new_entry(f, d));
-                }
-            }
-        }
+    match (f.scope, f.databases.is_empty(), f.app) {
+        (Scope::Server, _, _) | (Scope::Database, true, true) => vec![new_entry(f, &main)],
+        (Scope::Database, true, false) => dbs.iter().map(|d| new_entry(f, d)).collect(),
+        (Scope::Database, false, _) => f.databases.iter().map(|d| new_entry(f, d)).collect(),
     }
-    out
+}
+
+/// The collector instances of one lane.
+fn build_lane(plan: &LanePlan) -> Vec<Entry> {
+    plan.factories
+        .iter()
+        .flat_map(|f| entries_for(f, plan.target()))
+        .collect()
+}
+
+/// Aborts a task when dropped: a lane task dropped by a reload (or whose
+/// supervisor was aborted) stops, and its connection closes with it.
+pub(crate) struct AbortOnDrop<T>(pub tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Runs a lane and restarts it should it ever panic: a bug in one collector
 /// must not silently stop a target from being watched.
-async fn supervise(
-    settings: Arc<Settings>,
-    all: Arc<Vec<Arc<Factory>>>,
+pub(crate) async fn supervise(
+    mut plans: tokio::sync::watch::Receiver<Arc<LanePlan>>,
     state: Arc<State>,
     ti: usize,
     lane: Lane,
     shared: Arc<TargetShared>,
 ) {
     loop {
-        let entries = build_lane(&settings, &all, ti, lane);
+        let plan = plans.borrow_and_update().clone();
+        let entries = build_lane(&plan);
         let keys: Vec<Key> = entries.iter().map(|e| e.key(ti)).collect();
-        let task = tokio::spawn(
+        let mut task = AbortOnDrop(tokio::spawn(
             LaneTask::new(
-                settings.clone(),
-                &all,
+                plan.clone(),
+                plans.clone(),
                 state.clone(),
                 ti,
                 lane,
@@ -237,10 +299,10 @@ async fn supervise(
                 shared.clone(),
             )
             .run(),
-        );
-        match task.await {
+        ));
+        match (&mut task.0).await {
             Err(e) if e.is_panic() => {
-                let tname = &settings.targets[ti].name;
+                let tname = &plan.target().name;
                 tracing::error!(target = %tname, lane = ?lane, "poll task panicked; restarting it in 1s");
                 for k in keys {
                     state.remove(&k);
@@ -254,6 +316,14 @@ async fn supervise(
             }
             _ => return,
         }
+    }
+}
+
+/// Resolves when the plan changes; never when its sender is gone (the
+/// lane is being dropped then).
+async fn plan_changed(plans: &mut tokio::sync::watch::Receiver<Arc<LanePlan>>) {
+    if plans.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -440,8 +510,12 @@ const DISCOVER_SQL: &str = "SELECT datname FROM pg_catalog.pg_database \
 /// database discovery. [`LaneTask::run`] is the poll loop.
 struct LaneTask {
     settings: Arc<Settings>,
+    /// The target's index in `settings.targets`.
+    tidx: usize,
+    plans: tokio::sync::watch::Receiver<Arc<LanePlan>>,
     state: Arc<State>,
     shared: Arc<TargetShared>,
+    /// The target's slot in the state.
     ti: usize,
     lane: Lane,
     main_db: String,
@@ -456,6 +530,17 @@ struct LaneTask {
     last_connect_error: Option<String>,
     session: Option<db::Session>,
     failed_dbs: BTreeSet<String>,
+}
+
+/// A lane dropped by a reload takes its session with it (the connection
+/// closes); its backend pid must not stay in the target's own-pid list,
+/// where a later session of someone else with that pid would be hidden.
+impl Drop for LaneTask {
+    fn drop(&mut self) {
+        if let Some(s) = &self.session {
+            self.shared.own.remove(s.backend_pid);
+        }
+    }
 }
 
 /// Per-database collectors with no database list of their own follow discovery.
@@ -477,27 +562,17 @@ fn init_entry_metrics(m: &SelfMetrics, tname: &str, e: &Entry) {
 
 impl LaneTask {
     fn new(
-        settings: Arc<Settings>,
-        all: &[Arc<Factory>],
+        plan: Arc<LanePlan>,
+        plans: tokio::sync::watch::Receiver<Arc<LanePlan>>,
         state: Arc<State>,
         ti: usize,
         lane: Lane,
         entries: Vec<Entry>,
         shared: Arc<TargetShared>,
     ) -> LaneTask {
-        let target = &settings.targets[ti];
-        let factories: Vec<Arc<Factory>> = all
-            .iter()
-            .filter(|f| f.lane == lane && applies_to_target(f, &target.name))
-            .cloned()
-            .collect();
-        let statement_timeout = factories
-            .iter()
-            .map(|f| f.schedule.timeout)
-            .max()
-            .unwrap_or(settings.session.statement_timeout)
-            .min(settings.session.statement_timeout);
-        let discover = target.discover_databases && factories.iter().any(|f| discoverable(f));
+        let target = plan.target();
+        let statement_timeout = plan.statement_timeout();
+        let discover = target.discover_databases && plan.factories.iter().any(|f| discoverable(f));
         let m = &state.metrics;
         let tname = target.name.as_str();
         for e in &entries {
@@ -511,13 +586,15 @@ impl LaneTask {
         let main_db = target.main_database();
         LaneTask {
             main_db,
-            settings,
+            settings: plan.settings.clone(),
+            tidx: plan.tidx,
+            plans,
             state,
             shared,
             ti,
             lane,
             entries,
-            factories,
+            factories: plan.factories.clone(),
             statement_timeout,
             discover,
             next_discovery: Instant::now(),
@@ -529,8 +606,49 @@ impl LaneTask {
         }
     }
 
+    /// Takes a reloaded plan on the same connection: instances whose
+    /// factory did not change stay (with their state and schedule), those
+    /// of removed or changed factories go with their series, new ones are
+    /// added and run at once.
+    fn reconcile(&mut self) {
+        let plan = self.plans.borrow_and_update().clone();
+        self.settings = plan.settings.clone();
+        self.tidx = plan.tidx;
+        let tname = plan.target().name.clone();
+        let same = |a: &Factory, b: &Factory| a.name == b.name && a.fingerprint == b.fingerprint;
+        let (state, ti) = (&self.state, self.ti);
+        self.entries.retain_mut(|e| {
+            match plan.factories.iter().find(|f| same(f, &e.factory)) {
+                Some(f) => e.factory = f.clone(),
+                None => {
+                    state.remove(&e.key(ti));
+                    state
+                        .metrics
+                        .forget_collector(&tname, &e.factory.name, &e.datname);
+                    return false;
+                }
+            }
+            true
+        });
+        for f in &plan.factories {
+            if !self.entries.iter().any(|e| e.factory.name == f.name) {
+                for e in entries_for(f, plan.target()) {
+                    init_entry_metrics(&state.metrics, &tname, &e);
+                    self.entries.push(e);
+                }
+            }
+        }
+        let order = |e: &Entry| plan.factories.iter().position(|f| f.name == e.factory.name);
+        self.entries.sort_by_key(order);
+        self.factories = plan.factories.clone();
+        self.discover =
+            plan.target().discover_databases && self.factories.iter().any(|f| discoverable(f));
+        self.next_discovery = Instant::now();
+        tracing::info!(target = %tname, lane = ?self.lane, instances = self.entries.len(), "collectors reloaded");
+    }
+
     fn target(&self) -> &TargetSettings {
-        &self.settings.targets[self.ti]
+        &self.settings.targets[self.tidx]
     }
 
     /// Marks this lane up or down; returns whether every lane of the target is up.
@@ -550,6 +668,9 @@ impl LaneTask {
     /// The poll loop: connect, discover, run what is due, sleep until the next.
     async fn run(mut self) {
         loop {
+            if self.plans.has_changed().unwrap_or(false) {
+                self.reconcile();
+            }
             if self.session.is_none() && !self.connect().await {
                 continue;
             }
@@ -567,14 +688,18 @@ impl LaneTask {
                 .map(|e| e.next)
                 .min()
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-            tokio::time::sleep_until(next.into()).await;
+            // `changed()` marks the plan seen: reconcile here, not at the top.
+            tokio::select! {
+                _ = tokio::time::sleep_until(next.into()) => {}
+                _ = plan_changed(&mut self.plans) => self.reconcile(),
+            }
         }
     }
 
     /// Opens the lane's session. On failure, fails every entry, waits out the
     /// backoff and returns false.
     async fn connect(&mut self) -> bool {
-        let target = &self.settings.targets[self.ti];
+        let target = &self.settings.targets[self.tidx];
         let (tname, lane) = (target.name.as_str(), self.lane);
         let m = &self.state.metrics;
         match db::connect(target, None, &self.settings.session, self.statement_timeout).await {
@@ -627,7 +752,10 @@ impl LaneTask {
                     st.last_error = Some(msg);
                 });
                 let wait = self.backoff.mul_f64(0.75 + 0.5 * jitter(&mut self.seed));
-                tokio::time::sleep(wait).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = plan_changed(&mut self.plans) => self.reconcile(),
+                }
                 self.backoff = (self.backoff * 2).min(Duration::from_secs(30));
                 false
             }
@@ -641,7 +769,7 @@ impl LaneTask {
             return;
         }
         self.next_discovery = Instant::now() + Duration::from_secs(60);
-        let target = &self.settings.targets[self.ti];
+        let target = &self.settings.targets[self.tidx];
         let s = self.session.as_ref().expect("session just ensured");
         let rows = match s.client.query(DISCOVER_SQL, &[]).await {
             Ok(rows) => rows,
@@ -693,7 +821,7 @@ impl LaneTask {
     /// session, then the others. Returns true when the session was lost.
     async fn run_due(&mut self) -> bool {
         let now = Instant::now();
-        let tname = self.settings.targets[self.ti].name.as_str();
+        let tname = self.settings.targets[self.tidx].name.as_str();
         let s = self.session.as_ref().expect("session just ensured");
         for e in self
             .entries
@@ -711,7 +839,7 @@ impl LaneTask {
     /// Per-database collectors elsewhere: one database at a time, each on a
     /// connection opened for the visit and closed after it.
     async fn visit_other_databases(&mut self, now: Instant) {
-        let target = &self.settings.targets[self.ti];
+        let target = &self.settings.targets[self.tidx];
         let tname = target.name.as_str();
         let other_dbs: BTreeSet<String> = self
             .entries
@@ -733,14 +861,14 @@ impl LaneTask {
                     if self.failed_dbs.remove(&d) {
                         tracing::info!(target = tname, datname = %d, "database reachable again");
                     }
-                    self.shared.own.add(visit.backend_pid);
+                    // Removed on drop: also when a reload drops the lane mid-visit.
+                    let _own = OwnPid::new(&self.shared.own, visit.backend_pid);
                     for e in self.entries.iter_mut().filter(due) {
                         if run_entry(&self.state, self.ti, tname, e, &visit, &self.shared.own).await
                         {
                             break;
                         }
                     }
-                    self.shared.own.remove(visit.backend_pid);
                 }
                 Err(err) => {
                     if self.failed_dbs.insert(d.clone()) {
@@ -763,7 +891,7 @@ impl LaneTask {
     /// The session broke: drop it, fail every entry, mark the lane down.
     fn lose_session(&mut self) {
         let s = self.session.take().expect("session");
-        let tname = self.settings.targets[self.ti].name.as_str();
+        let tname = self.settings.targets[self.tidx].name.as_str();
         tracing::warn!(target = tname, lane = ?self.lane, "connection lost; reconnecting");
         self.shared.own.remove(s.backend_pid);
         drop(s);

@@ -151,7 +151,6 @@ fn check_depth(text: &str) -> Result<(), String> {
 }
 
 impl WebConfig {
-    #[allow(clippy::too_many_lines)] // owned by the HTTP hardening work; to split there
     pub fn load(path: &Path) -> Result<WebConfig, WebConfigError> {
         let file = path.display().to_string();
         let err = |m: String| WebConfigError::Invalid {
@@ -160,33 +159,7 @@ impl WebConfig {
         };
         let text = read_bounded(path, MAX_WEB_CONFIG_BYTES).map_err(|e| err(e.to_string()))?;
         check_depth(&text).map_err(err)?;
-        let raw: RawWebConfig = if text.trim().is_empty() {
-            RawWebConfig {
-                tls_server_config: None,
-                basic_auth_users: BTreeMap::new(),
-                http_server_config: None,
-            }
-        } else {
-            serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(&text)).map_err(
-                |e| {
-                    let p = e.path().to_string();
-                    let inner = e.into_inner();
-                    let line = crate::yamlpos::locate_line(&text, &p)
-                        .or(inner.location().map(|l| l.line()));
-                    let mut m = inner.to_string();
-                    if let Some(i) = m.find(" at line ") {
-                        m.truncate(i);
-                    }
-                    WebConfigError::Invalid {
-                        file: format!(
-                            "{file}{}",
-                            line.map(|l| format!(":{l}")).unwrap_or_default()
-                        ),
-                        message: format!("{p}: {m}"),
-                    }
-                },
-            )?
-        };
+        let raw = parse_raw(&text, &file)?;
         for (user, hash) in &raw.basic_auth_users {
             if !(hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$")) {
                 return Err(err(format!("basic_auth_users.{user}: not a bcrypt hash")));
@@ -194,51 +167,7 @@ impl WebConfig {
         }
         let tls = match raw.tls_server_config {
             None => None,
-            Some(t) => {
-                let certs = read_pem_certs(&t.cert_file, &file)?;
-                let key_data = read_bounded_bytes(&t.key_file, MAX_PEM_FILE_BYTES)
-                    .map_err(|e| err(format!("tls_server_config.key_file: {e}")))?;
-                let key = PrivateKeyDer::from_pem_slice(&key_data).map_err(|e| {
-                    err(format!(
-                        "tls_server_config.key_file: no private key in the file ({e})"
-                    ))
-                })?;
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
-                let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| err(e.to_string()))?;
-                let builder = match t.client_auth_type.as_deref().unwrap_or("NoClientCert") {
-                    "NoClientCert" => builder.with_no_client_auth(),
-                    "RequireAndVerifyClientCert" | "VerifyClientCertIfGiven" => {
-                        let ca = t
-                            .client_ca_file
-                            .as_ref()
-                            .ok_or_else(|| err("tls_server_config.client_ca_file is required with client certificates".into()))?;
-                        let mut roots = rustls::RootCertStore::empty();
-                        for c in read_pem_certs(ca, &file)? {
-                            roots.add(c).map_err(|e| err(format!("tls_server_config.client_ca_file: {e}")))?;
-                        }
-                        let mut v = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-                        if t.client_auth_type.as_deref() == Some("VerifyClientCertIfGiven") {
-                            v = v.allow_unauthenticated();
-                        }
-                        builder.with_client_cert_verifier(v.build().map_err(|e| err(e.to_string()))?)
-                    }
-                    other => return Err(err(format!("tls_server_config.client_auth_type: {other:?} is not supported (NoClientCert, RequireAndVerifyClientCert, VerifyClientCertIfGiven)"))),
-                };
-                let _ = (
-                    t.min_version,
-                    t.max_version,
-                    t.cipher_suites,
-                    t.prefer_server_cipher_suites,
-                    t.curve_preferences,
-                );
-                let mut cfg = builder
-                    .with_single_cert(certs, key)
-                    .map_err(|e| err(format!("tls_server_config: {e}")))?;
-                cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-                Some(Arc::new(cfg))
-            }
+            Some(t) => Some(tls_config(t, &file)?),
         };
         let _ = raw.http_server_config;
         Ok(WebConfig::new(tls, raw.basic_auth_users))
@@ -346,6 +275,88 @@ pub fn secrets_equal(given: &[u8], expected: &[u8]) -> bool {
     let n = given.len().min(expected.len());
     padded[..n].copy_from_slice(&given[..n]);
     bool::from(len_ok & padded.as_slice().ct_eq(expected))
+}
+
+/// The file's YAML as read (an empty file is no TLS and no users); a parse
+/// error names file, line and key.
+fn parse_raw(text: &str, file: &str) -> Result<RawWebConfig, WebConfigError> {
+    if text.trim().is_empty() {
+        Ok(RawWebConfig {
+            tls_server_config: None,
+            basic_auth_users: BTreeMap::new(),
+            http_server_config: None,
+        })
+    } else {
+        serde_path_to_error::deserialize(serde_yaml_ng::Deserializer::from_str(text)).map_err(|e| {
+            let p = e.path().to_string();
+            let inner = e.into_inner();
+            let line = crate::yamlpos::locate_line(text, &p).or(inner.location().map(|l| l.line()));
+            let mut m = inner.to_string();
+            if let Some(i) = m.find(" at line ") {
+                m.truncate(i);
+            }
+            WebConfigError::Invalid {
+                file: format!(
+                    "{file}{}",
+                    line.map(|l| format!(":{l}")).unwrap_or_default()
+                ),
+                message: format!("{p}: {m}"),
+            }
+        })
+    }
+}
+
+/// The TLS server config of `tls_server_config`: certificates, key, client
+/// certificates. The toolkit's version, cipher and curve keys are read but
+/// not applied: rustls's safe defaults stand.
+fn tls_config(t: RawTls, file: &str) -> Result<Arc<rustls::ServerConfig>, WebConfigError> {
+    let err = |m: String| WebConfigError::Invalid {
+        file: file.to_string(),
+        message: m,
+    };
+    let certs = read_pem_certs(&t.cert_file, file)?;
+    let key_data = read_bounded_bytes(&t.key_file, MAX_PEM_FILE_BYTES)
+        .map_err(|e| err(format!("tls_server_config.key_file: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_data).map_err(|e| {
+        err(format!(
+            "tls_server_config.key_file: no private key in the file ({e})"
+        ))
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err(e.to_string()))?;
+    let builder = match t.client_auth_type.as_deref().unwrap_or("NoClientCert") {
+            "NoClientCert" => builder.with_no_client_auth(),
+            "RequireAndVerifyClientCert" | "VerifyClientCertIfGiven" => {
+                let ca = t
+                    .client_ca_file
+                    .as_ref()
+                    .ok_or_else(|| err("tls_server_config.client_ca_file is required with client certificates".into()))?;
+                let mut roots = rustls::RootCertStore::empty();
+                for c in read_pem_certs(ca, file)? {
+                    roots.add(c).map_err(|e| err(format!("tls_server_config.client_ca_file: {e}")))?;
+                }
+                let mut v = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+                if t.client_auth_type.as_deref() == Some("VerifyClientCertIfGiven") {
+                    v = v.allow_unauthenticated();
+                }
+                builder.with_client_cert_verifier(v.build().map_err(|e| err(e.to_string()))?)
+            }
+            other => return Err(err(format!("tls_server_config.client_auth_type: {other:?} is not supported (NoClientCert, RequireAndVerifyClientCert, VerifyClientCertIfGiven)"))),
+        };
+    let _ = (
+        t.min_version,
+        t.max_version,
+        t.cipher_suites,
+        t.prefer_server_cipher_suites,
+        t.curve_preferences,
+    );
+    let mut cfg = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| err(format!("tls_server_config: {e}")))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
 }
 
 #[cfg(test)]

@@ -5,10 +5,12 @@
 //! working.
 //!
 //! A window opens automatically while any configured source is active in the
-//! latest snapshots (`ddl`: schema-changing DDL runs, see [`SCHEMA_CHANGING`];
+//! latest snapshots (`ddl`: schema-changing DDL runs, see
+//! [`crate::evidence::DDL_COMMANDS`];
 //! `migration_lock`: a migration tool's lock is held; `framework_dirty`: a
 //! migration is recorded as dirty; `backfill`: a backfill's ratio or a job's
-//! done count moved since the last tick) and closes `close_after` once none
+//! done count moved since the last tick; `migration_running`: a backend runs
+//! a statement of a migration of the `migrations` section) and closes `close_after` once none
 //! is. An automatic window never lasts longer than `max_auto`: a source stuck
 //! on (a forgotten lock row) cannot hold the baseline for ever; the window
 //! then reopens only after every source cleared once. It opens explicitly
@@ -23,8 +25,10 @@
 //! expected-object check). Reasons: `ddl` (schema-changing DDL running, or a
 //! new invalid index appeared: a build just failed), `lock` (an
 //! AccessExclusiveLock held or waited for), `migration_lock`, `explicit`,
-//! `backfill`, and `migration_running` (reserved for the migration-state
-//! collector; 0 until it exists).
+//! `backfill`, and `migration_running` (the `migrations` collector sees a
+//! backend run a statement of a configured migration, matched by pg_query
+//! fingerprint: evidence even for a lockless data migration that no other
+//! reason sees).
 //!
 //! | metric | type | labels |
 //! |---|---|---|
@@ -50,6 +54,7 @@ pub const SOURCES: &[&str] = &[
     "migration_lock",
     "framework_dirty",
     "backfill",
+    "migration_running",
     "explicit",
 ];
 
@@ -63,25 +68,10 @@ pub const IN_FLIGHT_REASONS: &[&str] = &[
     "migration_running",
 ];
 
-/// `pgmig_ddl_running` commands that change the schema. Maintenance (VACUUM,
-/// ANALYZE, CLUSTER, REFRESH MATERIALIZED VIEW, TRUNCATE, LOCK TABLE) and
-/// CREATE TABLE (apps create temporary tables all day) do not open a window.
-pub const SCHEMA_CHANGING: &[&str] = &[
-    "CREATE INDEX",
-    "CREATE INDEX CONCURRENTLY",
-    "DROP INDEX",
-    "DROP INDEX CONCURRENTLY",
-    "REINDEX",
-    "REINDEX CONCURRENTLY",
-    "ALTER TABLE",
-    "DROP TABLE",
-    "OTHER DDL",
-];
-
 /// What one tick's snapshots of a target show.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Observed {
-    /// Active sources and reasons that need no memory (`ddl`, `lock`, `migration_lock`, `framework_dirty`).
+    /// Active sources and reasons that need no memory (`ddl`, `lock`, `migration_lock`, `framework_dirty`, `migration_running`).
     pub active: Vec<&'static str>,
     /// Sum of backfill ratios and job done counts; None when no such series.
     pub progress: Option<f64>,
@@ -116,7 +106,7 @@ impl From<&WindowEvidence> for Observed {
         let mut out = Observed::default();
         if e.ddl_running
             .iter()
-            .any(|c| SCHEMA_CHANGING.contains(&c.as_str()))
+            .any(|c| crate::evidence::changes_schema(c))
         {
             out.active.push("ddl");
         }
@@ -128,6 +118,9 @@ impl From<&WindowEvidence> for Observed {
         }
         if e.migration_dirty {
             out.active.push("framework_dirty");
+        }
+        if e.migration_running {
+            out.active.push("migration_running");
         }
         out.progress = e.progress;
         out.invalid_indexes = e
@@ -168,6 +161,21 @@ impl Windows {
         Windows {
             cfg,
             targets: Mutex::new(vec![TargetWindow::default(); targets]),
+        }
+    }
+
+    /// Room for `n` targets (a reload added some).
+    pub fn ensure(&self, n: usize) {
+        let mut all = self.targets.lock().expect("windows");
+        if all.len() < n {
+            all.resize(n, TargetWindow::default());
+        }
+    }
+
+    /// Forgets a target's window (a reload removed it).
+    pub fn reset(&self, ti: usize) {
+        if let Some(w) = self.targets.lock().expect("windows").get_mut(ti) {
+            *w = TargetWindow::default();
         }
     }
 
@@ -252,7 +260,7 @@ impl Windows {
         let base = [("target", target)];
         let mut open = Family::gauge(
             "pgmig_migration_window_open",
-            "1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration or backfill progress, or explicitly through the API).",
+            "1 while a migration window is open on the target (opened automatically by schema-changing DDL, a migration lock, a dirty migration, backfill progress or a configured migration running, or explicitly through the API).",
             &base,
         );
         open.add(&[], if w.open_since.is_some() { 1.0 } else { 0.0 });
@@ -264,7 +272,7 @@ impl Windows {
         start.add(&[], w.open_since.unwrap_or(0.0));
         let mut src = Family::gauge(
             "pgmig_migration_window_source",
-            "1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, explicit), else 0.",
+            "1 for each source keeping the migration window open now (ddl, migration_lock, framework_dirty, backfill, migration_running, explicit), else 0.",
             &base,
         );
         for s in SOURCES {
@@ -385,6 +393,37 @@ mod tests {
             Some(502.0),
             "reopens"
         );
+    }
+
+    #[test]
+    fn a_running_migration_is_in_flight_and_a_source_only_when_window_auto_names_it() {
+        let running = Observed::from(&WindowEvidence {
+            migration_running: true,
+            ..Default::default()
+        });
+        let w = Windows::new(cfg(), 1);
+        w.update(0, running.clone(), 10.0);
+        assert_eq!(in_flight(&w, 0), vec!["migration_running"]);
+        assert_eq!(w.targets.lock().unwrap()[0].open_since, Some(10.0));
+        assert_eq!(
+            w.targets.lock().unwrap()[0].active,
+            vec!["migration_running"]
+        );
+
+        let w = Windows::new(
+            WindowConfig {
+                auto: vec!["ddl".into()],
+                ..cfg()
+            },
+            1,
+        );
+        w.update(0, running, 10.0);
+        assert_eq!(
+            in_flight(&w, 0),
+            vec!["migration_running"],
+            "in flight whatever window.auto says"
+        );
+        assert!(w.targets.lock().unwrap()[0].open_since.is_none());
     }
 
     fn cfg() -> WindowConfig {

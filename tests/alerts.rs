@@ -18,9 +18,18 @@ use std::process::Command;
 use pg_migration_exporter::catalogue;
 use serde_yaml_ng::Value;
 
-/// The one base of every runbook_url (docs/alerts.md says how to change it).
+/// The shipped base of every runbook_url: `runbook_url_base` of
+/// alerts/config.yml (docs/alerts.md says how to change it).
 const RUNBOOK_BASE: &str =
     "https://github.com/pg-migration-exporter/pg-migration-exporter/blob/main/docs/runbooks.md";
+
+/// `runbook_url_base` as alerts/config.yml sets it.
+fn runbook_base() -> String {
+    let cfg = yaml("alerts/config.yml");
+    str_of(&cfg, "runbook_url_base")
+        .expect("alerts/config.yml: runbook_url_base")
+        .to_string()
+}
 
 const RULE_FILES: [&str; 3] = [
     "alerts/pgmig-rules.yml",
@@ -300,6 +309,8 @@ fn github_anchor_rules() {
 #[test]
 fn every_runbook_url_points_at_a_heading_of_runbooks_md() {
     let headings = anchors(&read("docs/runbooks.md"));
+    let base = runbook_base();
+    assert_eq!(base, RUNBOOK_BASE, "the shipped runbook_url_base changed");
     let mut problems = Vec::new();
     for r in rules().iter().filter(|r| r.is_alert) {
         let Some(url) = r.annotations.get("runbook_url") else {
@@ -307,13 +318,10 @@ fn every_runbook_url_points_at_a_heading_of_runbooks_md() {
             continue;
         };
         let Some(anchor) = url
-            .strip_prefix(RUNBOOK_BASE)
+            .strip_prefix(base.as_str())
             .and_then(|rest| rest.strip_prefix('#'))
         else {
-            problems.push(format!(
-                "{}: {url} does not start with {RUNBOOK_BASE}#",
-                r.name
-            ));
+            problems.push(format!("{}: {url} does not start with {base}#", r.name));
             continue;
         };
         if !headings.contains(anchor) {
@@ -390,7 +398,16 @@ fn alerts_follow_the_conventions() {
             problems.push(format!("{}: the summary must be fixed text", r.name));
         }
         let d = r.annotations.get("description").map_or("", String::as_str);
-        if !d.contains("$labels.target") {
+        // An alert on the exporter's own state (its reload) has no target:
+        // its series carry only job and instance, and it names the instance.
+        let about_exporter = r.expr.starts_with("pgmig_config_");
+        if about_exporter && !d.contains("$labels.instance") {
+            problems.push(format!(
+                "{}: the description must name the instance",
+                r.name
+            ));
+        }
+        if !about_exporter && !d.contains("$labels.target") {
             problems.push(format!("{}: the description must name the target", r.name));
         }
         if !d.contains("$value") {
@@ -590,4 +607,133 @@ fn scripts_test_alerts_passes() {
         stdout.contains(" passed, 0 failed"),
         "no summary line:\n{stdout}"
     );
+}
+
+/// Runs alerts/generate.py with `args`; panics with its output when it fails.
+fn generate(args: &[&str]) -> std::process::Output {
+    Command::new("python3")
+        .arg(root().join("alerts/generate.py"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("running python3 alerts/generate.py")
+}
+
+#[test]
+fn rule_files_are_what_alerts_config_yml_generates() {
+    let out = generate(&["--check"]);
+    assert!(
+        out.status.success(),
+        "alerts/pgmig-*.yml differ from alerts/config.yml: run python3 alerts/generate.py\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every setting of alerts/config.yml reaches the rules (the job selector
+/// into raw selectors, the cluster label into every by/on, the runbook base,
+/// a threshold), the result loads in promtool, and the shipped config turns
+/// it back into the shipped files exactly.
+#[test]
+fn alerts_config_settings_reach_every_rule_and_round_trip() {
+    let dir = std::env::temp_dir().join(format!("pgmig-mixin-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in RULE_FILES {
+        std::fs::copy(root().join(f), dir.join(Path::new(f).file_name().unwrap())).unwrap();
+    }
+    let cfg = read("alerts/config.yml")
+        .replace("job_selector: ''", "job_selector: job=\"pgmig\"")
+        .replace("cluster_label: ''", "cluster_label: cluster")
+        .replace(RUNBOOK_BASE, "https://wiki.example.com/runbooks")
+        .replace(
+            "  rollback_error_ratio: 0.25",
+            "  rollback_error_ratio: 0.1",
+        );
+    std::fs::write(dir.join("mine.yml"), cfg).unwrap();
+    let d = dir.display().to_string();
+    let mine = dir.join("mine.yml").display().to_string();
+    let out = generate(&["--config", &mine, "--rules", &d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts = std::fs::read_to_string(dir.join("pgmig-alerts.yml")).unwrap();
+    let rules = std::fs::read_to_string(dir.join("pgmig-rules.yml")).unwrap();
+    assert!(alerts.contains("pgmig_migration_failed{job=\"pgmig\"} > 0"));
+    assert!(alerts.contains(
+        "pgmig_expected_object_present{job=\"pgmig\", expected=\"present\", kind!~\"rls|policy|partition\"} == 0"
+    ));
+    assert!(rules.contains(
+        "max by (cluster, target) (max_over_time(pgmig_migration_window_open{job=\"pgmig\"}[1h]))"
+    ));
+    let code = |t: &str| -> String {
+        t.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (f, text) in [("alerts", &alerts), ("rules", &rules)] {
+        assert!(
+            !code(text).contains("on (target") && !code(text).contains("by (target"),
+            "{f}: a by/on (target ...) without the cluster label"
+        );
+    }
+    assert!(alerts.contains("runbook_url: https://wiki.example.com/runbooks#pgmigmigrationfailed"));
+    assert!(!alerts.contains(RUNBOOK_BASE));
+    assert!(
+        rules.contains("record: pgmig:threshold:rollback_error_ratio\n        expr: vector(0.1)")
+    );
+    // The recording rules' names and the annotations' prose stay as they are.
+    assert!(rules.contains("record: target:pgmig_migration_window_open:max_over_time1h"));
+    let check = Command::new("promtool")
+        .arg("check")
+        .arg("rules")
+        .args(RULE_FILES.map(|f| dir.join(Path::new(f).file_name().unwrap())))
+        .output()
+        .expect("promtool (scripts/install-deps installs it)");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    let out = generate(&["--rules", &d]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in RULE_FILES {
+        let back = std::fs::read_to_string(dir.join(Path::new(f).file_name().unwrap())).unwrap();
+        assert!(
+            back == read(f),
+            "{f}: the shipped config does not give the shipped file back"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn alerts_config_errors_name_the_file_line_and_key() {
+    let dir = std::env::temp_dir().join(format!("pgmig-mixin-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.yml");
+    std::fs::write(
+        &bad,
+        read("alerts/config.yml").replace(
+            "  rollback_error_ratio: 0.25",
+            "  rollback_error_ratio: lots",
+        ),
+    )
+    .unwrap();
+    let out = generate(&["--check", "--config", &bad.display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("bad.yml:")
+            && err.contains("thresholds.rollback_error_ratio: 'lots' is not a number"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

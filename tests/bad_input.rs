@@ -373,3 +373,78 @@ fn every_malformed_config_shape_names_file_line_and_key() {
     assert_eq!(code, Some(0), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `expected_error_codes` are typed at load: a SQLSTATE (YAML numbers read
+/// back as five digits) or an application code. A code that is neither
+/// would never match the app's errors and would turn every expected error
+/// into an "unknown" one (the rollback rule's trigger), so it is refused
+/// with file, line and key.
+#[test]
+fn expected_error_codes_that_are_neither_sqlstate_nor_app_code_are_refused() {
+    let dir = tempfile_dir();
+    let bad = [
+        (
+            "lower_case.yml",
+            "\"42p10\"",
+            "\"42p10\" is neither a SQLSTATE",
+        ),
+        (
+            "space.yml",
+            "\"23 505\"",
+            "\"23 505\" is neither a SQLSTATE",
+        ),
+        ("empty_code.yml", "\"\"", "\"\" is neither a SQLSTATE"),
+        ("six_digits.yml", "123456", "123456 is not a SQLSTATE"),
+        ("float.yml", "1.5", "quote the SQLSTATE"),
+        ("list.yml", "[42P10]", "invalid type: sequence"),
+    ];
+    for (name, code, msg) in bad {
+        let p = dir.join(name);
+        std::fs::write(
+            &p,
+            format!("expected_error_codes:\n  import:\n    - 40P01\n    - {code}\n"),
+        )
+        .unwrap();
+        let (rc, err) = check_config(&p);
+        assert_eq!(rc, Some(2), "{name} was accepted: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}:4: expected_error_codes.import[1]: ",
+                p.display()
+            )),
+            "{name}: no file:line:key in {err}"
+        );
+        assert!(err.contains(msg), "{name}: {err} does not say {msg}");
+    }
+
+    // SQLSTATEs, quoted or read as numbers (01000 keeps its zero), and the
+    // app's own codes are accepted and listed as written.
+    let p = dir.join("good.yml");
+    std::fs::write(
+        &p,
+        "expected_error_codes:\n  import: [42P10, 23505, 01000, \"22E01\"]\n  sync: [completed_with_errors, E-TIMEOUT.2]\n",
+    )
+    .unwrap();
+    let out = Command::new(EXPORTER)
+        .args(["--check-config", "--config.file"])
+        .arg(&p)
+        .env("PGMIG_DATABASE_URL", "postgres://x@127.0.0.1/x")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("expected error codes of import: 42P10, 23505, 01000, 22E01"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("expected error codes of sync: completed_with_errors, E-TIMEOUT.2"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

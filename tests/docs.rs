@@ -1,4 +1,5 @@
-//! The metric catalogue (src/catalogue.rs), docs/metrics.md and the code
+//! The metric catalogue (src/catalogue.rs and each collector's CATALOGUE),
+//! docs/metrics.md, the collector registry and the code
 //! must agree: docs/metrics.md is exactly what the catalogue generates,
 //! every metric name in the source is catalogued, every catalogued metric
 //! exists in the source, and a real scrape serves each family with the
@@ -33,7 +34,7 @@ fn metrics_md_is_generated_from_the_catalogue() {
             )
             + 1;
         panic!(
-            "docs/metrics.md differs from what src/catalogue.rs generates, first at line {line}:\n  on disk:   {:?}\n  generated: {:?}\nedit src/catalogue.rs and run PGMIG_UPDATE_DOCS=1 cargo test --test docs metrics_md",
+            "docs/metrics.md differs from what the catalogue generates, first at line {line}:\n  on disk:   {:?}\n  generated: {:?}\nedit src/catalogue.rs (or the collector's CATALOGUE) and run PGMIG_UPDATE_DOCS=1 cargo test --test docs metrics_md",
             on_disk.lines().nth(line - 1).unwrap_or(""),
             generated.lines().nth(line - 1).unwrap_or("")
         );
@@ -63,7 +64,73 @@ fn the_catalogue_names_each_metric_once_and_follows_the_conventions() {
     assert!(seen.len() > 100, "only {} metrics", seen.len());
 }
 
-/// Every `"pgmig_..."` and `"process_..."` string literal in src/.
+/// The registry and the catalogue cover each other: each registered
+/// collector brings a section whose metrics all name it, and no other
+/// section claims a metric for a registered collector, so a collector added
+/// to `COLLECTORS` cannot serve metrics the docs do not list under it.
+#[test]
+fn each_registered_collector_brings_its_catalogue_section_and_only_it_names_the_collector() {
+    use pg_migration_exporter::collector::COLLECTORS;
+    let names: BTreeSet<&str> = COLLECTORS.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names.len(),
+        COLLECTORS.len(),
+        "a collector registered twice"
+    );
+    let mut own = BTreeSet::new();
+    for c in COLLECTORS {
+        assert!(
+            !c.catalogue.metrics.is_empty(),
+            "collector {} registers no metrics",
+            c.name
+        );
+        assert!(
+            c.catalogue.title.contains(&format!("`{}`", c.name)),
+            "collector {}: its section is titled {:?}",
+            c.name,
+            c.catalogue.title
+        );
+        for m in c.catalogue.metrics {
+            assert_eq!(
+                m.collector, c.name,
+                "{} in collector {}'s section",
+                m.name, c.name
+            );
+            own.insert(m.name);
+        }
+    }
+    for m in catalogue::all() {
+        if names.contains(m.collector) {
+            assert!(
+                own.contains(m.name),
+                "{} names collector {} but is not in its section",
+                m.name,
+                m.collector
+            );
+        }
+    }
+    // Every section appears once in the generated page.
+    let titles: Vec<&str> = catalogue::sections().map(|s| s.title).collect();
+    let unique: BTreeSet<&str> = titles.iter().copied().collect();
+    assert_eq!(unique.len(), titles.len(), "{titles:?}");
+}
+
+/// The source without its `const ...: Section = Section { ... };` items.
+fn without_catalogue_sections(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(": Section = Section {") {
+        let item = rest[..at].rfind('\n').map_or(0, |i| i + 1);
+        out.push_str(&rest[..item]);
+        let end = rest[at..].find("\n};").expect("a section ends with `};`");
+        rest = &rest[at + end + 3..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `"pgmig_..."` and `"process_..."` string literal in src/, leaving
+/// out the catalogue (src/catalogue.rs and each collector's section).
 fn names_in_source() -> BTreeSet<String> {
     fn walk(dir: &Path, out: &mut BTreeSet<String>) {
         for e in std::fs::read_dir(dir).unwrap().flatten() {
@@ -74,6 +141,9 @@ fn names_in_source() -> BTreeSet<String> {
                 let full = std::fs::read_to_string(&p).unwrap();
                 // Unit tests build made-up families; only the shipped code counts.
                 let text = full.split("#[cfg(test)]").next().unwrap();
+                // A collector's own catalogue section (`CATALOGUE` next to its
+                // code) names its metrics but does not serve them.
+                let text = &without_catalogue_sections(text);
                 let quoted = text
                     .match_indices("\"pgmig_")
                     .chain(text.match_indices("\"process_"));
@@ -106,11 +176,11 @@ fn every_metric_in_the_source_is_catalogued_and_vice_versa() {
     let stale: Vec<_> = docs.difference(&code).collect();
     assert!(
         undocumented.is_empty(),
-        "in the code, missing from src/catalogue.rs: {undocumented:?}"
+        "in the code, missing from the catalogue (src/catalogue.rs or a collector's CATALOGUE): {undocumented:?}"
     );
     assert!(
         stale.is_empty(),
-        "in src/catalogue.rs, not in the code: {stale:?}"
+        "in the catalogue, not in the code: {stale:?}"
     );
 }
 
@@ -203,4 +273,95 @@ async fn a_real_scrape_serves_the_catalogued_types_labels_and_help() {
         missing.is_empty(),
         "catalogued but never served in the full scenario: {missing:?}"
     );
+}
+
+fn configuration_md() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md"))
+        .unwrap()
+}
+
+/// The rows of the first table after `heading`: cells, backticks removed.
+fn table_after(md: &str, heading: &str) -> Vec<Vec<String>> {
+    let rest = md
+        .split_once(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("{heading} missing"))
+        .1;
+    rest.lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().replace('`', ""))
+                .collect()
+        })
+        .collect()
+}
+
+/// Every flag `--help` lists is in the flags table of docs/configuration.md
+/// and every flag there exists; the per-collector flags are the table's
+/// `--collector.<name>` rows, one per collector of the registry.
+#[test]
+fn every_flag_is_documented_and_every_documented_flag_exists() {
+    let out = std::process::Command::new(common::EXPORTER)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    let names: Vec<&str> = pg_migration_exporter::collector::COLLECTORS
+        .iter()
+        .map(|s| s.name)
+        .collect();
+    // The flag lines: "      --name <VALUE>" or "  -h, --help".
+    let served: BTreeSet<String> = help
+        .lines()
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches("-h, ")
+                .trim_start_matches("-V, ")
+        })
+        .filter_map(|l| l.strip_prefix("--"))
+        .map(|l| l.split_whitespace().next().unwrap_or("").to_string())
+        .map(|w| {
+            for (prefix, generic) in [
+                ("no-collector.", "no-collector.<name>"),
+                ("collector.", "collector.<name>"),
+            ] {
+                if w.strip_prefix(prefix).is_some_and(|n| names.contains(&n)) {
+                    return generic.to_string();
+                }
+            }
+            w
+        })
+        .map(|w| format!("--{w}"))
+        .collect();
+    let documented: BTreeSet<String> = table_after(&configuration_md(), "## Flags")
+        .iter()
+        .flat_map(|row| row[0].split(", ").map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(
+        served, documented,
+        "--help vs docs/configuration.md ## Flags"
+    );
+}
+
+/// docs/configuration.md's collectors table is the registry: each
+/// collector's name, default, lane and description.
+#[test]
+fn the_collectors_table_equals_the_registry() {
+    let defaults = pg_migration_exporter::config::CollectorSettings::default();
+    let want: Vec<Vec<String>> = pg_migration_exporter::collector::COLLECTORS
+        .iter()
+        .map(|s| {
+            let on = defaults.clone().schedule_mut(s.name).unwrap().enabled;
+            vec![
+                s.name.to_string(),
+                if on { "enabled" } else { "disabled" }.to_string(),
+                format!("{:?}", s.lane).to_lowercase(),
+                s.about.to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(table_after(&configuration_md(), "## Collectors"), want);
 }

@@ -227,6 +227,25 @@ async fn failing_migration_pages_dashboards_show_data_and_the_rollback_resolves(
         "{cfg}server_log:\n  follow:\n    - directory: {}\n      format: csvlog\n  migrations:\n    - name: 20250109_fix_organizations_import\n      forbidden_codes: [42P10]\n",
         pg.dir.join("data/log").display()
     );
+    // The team's migration files (golang-migrate): the index build and the
+    // ALTER run below, and a statement whose function takes a lock the plan
+    // cannot see.
+    let migrations = tmp.join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    for (f, text) in [
+        (
+            "000001_v.up.sql",
+            "CREATE INDEX CONCURRENTLY orders_v ON orders (v);\n",
+        ),
+        ("000002_w.up.sql", "ALTER TABLE orders ADD COLUMN w int;\n"),
+        ("000003_touch.up.sql", "SELECT e2e_touch();\n"),
+    ] {
+        std::fs::write(migrations.join(f), text).unwrap();
+    }
+    let cfg = format!(
+        "{cfg}migrations:\n  - {{path: {}, tool: golang-migrate}}\n",
+        migrations.display()
+    );
     let cfg_path = tmp.join("exporter.yml");
     std::fs::write(&cfg_path, cfg).unwrap();
     let exporter = Exporter::start(
@@ -426,6 +445,13 @@ async fn failing_migration_pages_dashboards_show_data_and_the_rollback_resolves(
     )
     .await
     .unwrap();
+    let toucher = pg.connect(db).await;
+    toucher
+        .batch_execute("CREATE FUNCTION e2e_touch() RETURNS void LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE import_monitoring IN ROW EXCLUSIVE MODE; END $$")
+        .await
+        .unwrap();
+    toucher.batch_execute("BEGIN").await.unwrap();
+    toucher.batch_execute("SELECT e2e_touch()").await.unwrap();
     let (cic, cic_task) =
         spawn_blocked(&pg, db, "CREATE INDEX CONCURRENTLY orders_v ON orders (v)").await;
     wait_until_lock_wait(&pg, db, cic).await;
@@ -475,6 +501,7 @@ async fn failing_migration_pages_dashboards_show_data_and_the_rollback_resolves(
         "panels without data during the replay:\n{}",
         empty.join("\n")
     );
+    toucher.batch_execute("COMMIT").await.unwrap();
     holder.batch_execute("COMMIT").await.unwrap();
     let _ = cic_task.await.unwrap();
     let _ = alter_task.await.unwrap();

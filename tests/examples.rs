@@ -35,7 +35,77 @@ async fn setup(pg: &PgCluster, example: &str) -> (String, Exporter) {
             .collect();
         (ours.len() >= 2 && ours.iter().all(|s| s.value == 1.0)).then_some(())
     });
+    assert_own_thresholds(example, &exporter.metrics());
     (db, exporter)
+}
+
+/// Each seed's own numbers (its `thresholds`, docs/alerts.md "The seeds'
+/// own numbers"), as the exporter serves them for the rules to join:
+/// (operation, or "" for the target's own, signal, value).
+fn seed_thresholds(example: &str) -> &'static [(&'static str, &'static str, f64)] {
+    match example {
+        "organizations-import" => &[
+            ("", "response_seconds", 0.5),
+            ("", "response_for_seconds", 900.0),
+            ("import", "error_ratio", 0.25),
+            ("import", "error_ratio_for_seconds", 300.0),
+            ("import", "success_ratio", 0.5),
+            ("import", "success_ratio_for_seconds", 600.0),
+        ],
+        "mamapace-auth" => &[
+            ("registration", "success_ratio", 0.5),
+            ("registration", "success_ratio_for_seconds", 900.0),
+            ("v2_rpc", "error_ratio", 0.05),
+            ("v2_rpc", "error_ratio_for_seconds", 300.0),
+            ("v2_rpc", "response_seconds", 1.0),
+            ("v2_rpc", "response_for_seconds", 300.0),
+        ],
+        "omniops-backfill" => &[
+            ("dashboard", "error_ratio", 0.01),
+            ("dashboard", "error_ratio_for_seconds", 300.0),
+            ("dashboard", "response_seconds", 1.0),
+            ("dashboard", "response_for_seconds", 900.0),
+        ],
+        "replyx-indexes" => &[
+            ("", "degradation_ratio", 4.0),
+            ("", "degradation_for_seconds", 900.0),
+        ],
+        "mantis-sync" => &[
+            ("sync", "error_ratio", 0.25),
+            ("sync", "error_ratio_for_seconds", 300.0),
+            ("sync", "success_ratio", 0.5),
+            ("sync", "success_ratio_for_seconds", 600.0),
+        ],
+        other => panic!("no thresholds listed for example {other}"),
+    }
+}
+
+fn assert_own_thresholds(example: &str, m: &Metrics) {
+    let want = seed_thresholds(example);
+    let served = m
+        .find("pgmig_app_operation_threshold", &[("target", "app")])
+        .len()
+        + m.find("pgmig_target_threshold", &[("target", "app")]).len();
+    assert_eq!(
+        served,
+        want.len(),
+        "{example}: served thresholds\n{}",
+        m.raw
+    );
+    for (op, signal, v) in want {
+        let got = if op.is_empty() {
+            m.get(
+                "pgmig_target_threshold",
+                &[("target", "app"), ("signal", signal)],
+            )
+        } else {
+            m.get(
+                "pgmig_app_operation_threshold",
+                &[("target", "app"), ("operation", op), ("signal", signal)],
+            )
+        };
+        assert_eq!(got, Some(*v), "{example}: {op} {signal}");
+    }
 }
 
 fn ops(m: &Metrics, op: &str, outcome: &str) -> f64 {

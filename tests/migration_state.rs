@@ -472,6 +472,88 @@ async fn pg_stat_statements_top_statements_and_the_rest_summed() {
     assert!(dropped > 0.0);
 }
 
+/// `queryid="other"` is a counter: when a statement with many calls moves
+/// from the rest into the top N and one with few calls leaves it, the sum of
+/// the statements outside the top N drops; the served counter must not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_other_counter_never_goes_down_when_the_top_set_changes() {
+    let pg = PgCluster::start_new(&["shared_preload_libraries=pg_stat_statements"]);
+    let c = pg.connect("postgres").await;
+    c.batch_execute("CREATE EXTENSION pg_stat_statements; SELECT pg_stat_statements_reset()")
+        .await
+        .unwrap();
+    // "few": 4 calls, 0.2 s, the top statement. "many": 300 calls, ~0 s, in the rest.
+    for _ in 0..4 {
+        c.batch_execute("SELECT pg_sleep(0.05) AS few")
+            .await
+            .unwrap();
+    }
+    for _ in 0..300 {
+        c.execute("SELECT pg_sleep($1) AS many", &[&0.0f64])
+            .await
+            .unwrap();
+    }
+    let queryid = |text: &'static str| {
+        let c = &c;
+        async move {
+            let r = c
+                .query_one(
+                    "SELECT queryid::text FROM pg_stat_statements WHERE query LIKE $1",
+                    &[&format!("%AS {text}%")],
+                )
+                .await
+                .unwrap();
+            r.get::<_, String>(0)
+        }
+    };
+    let (few, many) = (queryid("few").await, queryid("many").await);
+    let cfg = write_config(
+        "pgss_other.yml",
+        &format!("{FAST}  statements: {{interval: 1s, top_n: 1}}\n")
+            .replace("  statements: {interval: 1s}\n", ""),
+    );
+    let exporter = Exporter::start(
+        &["--config.file", &cfg],
+        &[
+            ("PGMIG_DATABASE_URL", &pg.url("postgres")),
+            ("PGMIG_TARGET_NAME", "t"),
+        ],
+    );
+    let other = |m: &Metrics| m.get("pgmig_statement_calls_total", &[("queryid", "other")]);
+    let mut seen = Vec::new();
+    exporter.wait_for("\"few\" on top, \"many\" in the rest", T, |m| {
+        seen.extend(other(m));
+        (m.find("pgmig_statement_calls_total", &[("queryid", few.as_str())])
+            .len()
+            == 1
+            && other(m).unwrap_or(0.0) >= 300.0)
+            .then_some(())
+    });
+    // "many" takes 0.3 s more and becomes the top statement.
+    for _ in 0..6 {
+        c.execute("SELECT pg_sleep($1) AS many", &[&0.05f64])
+            .await
+            .unwrap();
+    }
+    exporter.wait_for("\"many\" on top, \"few\" in the rest", T, |m| {
+        seen.extend(other(m));
+        (m.find("pgmig_statement_calls_total", &[("queryid", many.as_str())])
+            .len()
+            == 1
+            && m.find("pgmig_statement_calls_total", &[("queryid", few.as_str())])
+                .is_empty())
+        .then_some(())
+    });
+    // A few more polls after the swap.
+    std::thread::sleep(Duration::from_secs(3));
+    seen.extend(other(&exporter.metrics()));
+    assert!(
+        seen.windows(2).all(|w| w[1] >= w[0]),
+        "queryid=\"other\" calls went down: {seen:?}"
+    );
+    assert!(seen.len() >= 3, "too few samples: {seen:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_database_collectors_run_in_every_listed_and_discovered_database() {
     let pg = PgCluster::start_new(&[]);

@@ -386,6 +386,90 @@ impl<'de> Deserialize<'de> for AppCollectors {
     }
 }
 
+/// One entry of `expected_error_codes`: a SQLSTATE, as PostgreSQL reports it
+/// (`42P10`; YAML numbers such as `23505` or `01000` are read back as five
+/// digits), or a code of the application's own (`completed_with_errors`: the
+/// `code` label an `operation_errors` app metric reads from the app's
+/// tables). Checked at load, so that a typo (`42p10`, `"23 505"`, an empty
+/// string) is an error naming file, line and key instead of a code that never
+/// matches and turns every expected error into an "unknown" one.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorCode {
+    SqlState(crate::serverlog::sqlstate::SqlState),
+    /// A letter, then letters, digits, `_`, `-` or `.`; at most 63 bytes.
+    App(String),
+}
+
+/// The longest application code accepted (a PostgreSQL identifier's length).
+const MAX_APP_CODE: usize = 63;
+
+impl ErrorCode {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::SqlState(s) => s.as_str(),
+            ErrorCode::App(s) => s,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<ErrorCode, String> {
+        use crate::serverlog::sqlstate::{is_sqlstate, SqlState};
+        if is_sqlstate(s.as_bytes()) {
+            return SqlState::parse(s).map(ErrorCode::SqlState);
+        }
+        let mut chars = s.chars();
+        let app = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            && s.len() <= MAX_APP_CODE;
+        if app {
+            Ok(ErrorCode::App(s.to_string()))
+        } else {
+            Err(format!(
+                "{s:?} is neither a SQLSTATE (five digits or upper-case letters, e.g. 23505 or 42P10) \
+                 nor an application code (a letter, then letters, digits, '_', '-' or '.', at most {MAX_APP_CODE} bytes)"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ErrorCode;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a SQLSTATE such as 23505 or 42P10, or an application error code")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ErrorCode, E> {
+                ErrorCode::parse(v).map_err(E::custom)
+            }
+            // YAML reads 23505 as a number and 01000 as 1000: the SQLSTATE
+            // type takes integers back as five digits and refuses floats.
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ErrorCode, E> {
+                let d = serde::de::value::U64Deserializer::<E>::new(v);
+                crate::serverlog::sqlstate::SqlState::deserialize(d).map(ErrorCode::SqlState)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ErrorCode, E> {
+                let d = serde::de::value::I64Deserializer::<E>::new(v);
+                crate::serverlog::sqlstate::SqlState::deserialize(d).map(ErrorCode::SqlState)
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ErrorCode, E> {
+                let d = serde::de::value::F64Deserializer::<E>::new(v);
+                crate::serverlog::sqlstate::SqlState::deserialize(d).map(ErrorCode::SqlState)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `expected_error_codes`: operation -> the codes a migration expects for it.
+pub type ExpectedErrorCodes = BTreeMap<String, Vec<ErrorCode>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,6 @@ pub mod config;
 pub mod signals;
 pub mod value;
 
-use std::collections::BTreeMap;
-
 use crate::exposition::Rendered;
 
 use crate::exposition::Family;
@@ -22,7 +20,7 @@ use crate::exposition::Family;
 /// rules can tell expected errors from unknown ones.
 pub fn expected_error_code_families(
     target: &str,
-    codes: &BTreeMap<String, Vec<String>>,
+    codes: &config::ExpectedErrorCodes,
 ) -> Vec<Rendered> {
     let mut f = Family::gauge(
         "pgmig_app_expected_error_code",
@@ -31,8 +29,38 @@ pub fn expected_error_code_families(
     );
     for (op, list) in codes {
         for code in list {
-            f.add(&[("operation", op), ("code", code)], 1.0);
+            f.add(&[("operation", op), ("code", code.as_str())], 1.0);
         }
     }
     vec![f.finish()]
+}
+
+/// The thresholds in force on a target (`thresholds` in the config), as
+/// `pgmig_target_threshold{target, signal}` and
+/// `pgmig_app_operation_threshold{target, operation, signal}`, so that the
+/// rules compare each operation and target with its own numbers. Only the
+/// configured keys are served: the rules fall back to their defaults.
+pub fn threshold_families(
+    target: &str,
+    t: &crate::config::thresholds::TargetThresholds,
+) -> Vec<Rendered> {
+    let mut own = Family::gauge(
+        "pgmig_target_threshold",
+        "Alerting threshold or duration (seconds) configured for the target (thresholds), by signal; the rules use their default where it is absent.",
+        &[("target", target)],
+    );
+    for (signal, v) in t.signals() {
+        own.add(&[("signal", signal)], v);
+    }
+    let mut ops = Family::gauge(
+        "pgmig_app_operation_threshold",
+        "Alerting threshold or duration (seconds) configured for an application operation (thresholds.operations), by signal; the rules use their default where it is absent.",
+        &[("target", target)],
+    );
+    for (op, o) in &t.operations {
+        for (signal, v) in o.signals() {
+            ops.add(&[("operation", op), ("signal", signal)], v);
+        }
+    }
+    vec![own.finish(), ops.finish()]
 }

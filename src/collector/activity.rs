@@ -41,11 +41,13 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "activity";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "sessions by state, idle in transaction, running DDL and the oldest query (pg_stat_activity)",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.activity.schedule,
@@ -56,6 +58,7 @@ pub const SPEC: Spec = Spec {
             last: None,
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 /// States of a client backend, reported as 0 when absent. `none` is a NULL
@@ -98,26 +101,9 @@ pub const BACKEND_TYPES: &[&str] = &[
     "walwriter",
 ];
 
-/// The commands `pgmig_ddl_running` counts, reported as 0 when absent.
-pub const DDL_COMMANDS: &[&str] = &[
-    "CREATE INDEX",
-    "CREATE INDEX CONCURRENTLY",
-    "DROP INDEX",
-    "DROP INDEX CONCURRENTLY",
-    "REINDEX",
-    "REINDEX CONCURRENTLY",
-    "CREATE TABLE",
-    "ALTER TABLE",
-    "DROP TABLE",
-    "TRUNCATE",
-    "VACUUM",
-    "VACUUM FULL",
-    "ANALYZE",
-    "CLUSTER",
-    "REFRESH MATERIALIZED VIEW",
-    "LOCK TABLE",
-    "OTHER DDL",
-];
+// The commands `pgmig_ddl_running` counts, reported as 0 when absent; the
+// window weighs the same list.
+use crate::evidence::DDL_COMMANDS;
 
 struct Activity {
     query_text: bool,
@@ -369,7 +355,6 @@ pub struct CountRow {
 }
 
 impl Activity {
-    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn build(
         &self,
         ctx: &Ctx<'_>,
@@ -443,6 +428,14 @@ impl Activity {
         f.add(&[], reserved as f64);
         out.push(f);
 
+        self.push_oldest(ctx, details, &mut out);
+        self.push_ddl(ctx, details, &mut out);
+        out
+    }
+
+    /// The oldest query, the oldest transaction and the longest idle in
+    /// transaction: one series each, with the backend to act on.
+    fn push_oldest(&self, ctx: &Ctx<'_>, details: &[DetailRow], out: &mut Output) {
         for (kind, name, help) in [
             ("query", "pgmig_oldest_query_seconds", "Age of the oldest running statement of a client backend (now() - query_start), from pg_stat_activity; 0 with empty labels when none runs."),
             ("transaction", "pgmig_oldest_transaction_seconds", "Age of the oldest open transaction of a client backend (now() - xact_start), from pg_stat_activity; 0 with empty labels when none is open."),
@@ -475,8 +468,13 @@ impl Activity {
             }
             out.push(f);
         }
+    }
 
-        let mut running: BTreeMap<&str, f64> = DDL_COMMANDS.iter().map(|c| (*c, 0.0)).collect();
+    /// Running DDL by command and how long each has run; the commands are
+    /// the window's evidence.
+    fn push_ddl(&self, ctx: &Ctx<'_>, details: &[DetailRow], out: &mut Output) {
+        let mut running: BTreeMap<&str, f64> =
+            DDL_COMMANDS.iter().map(|(c, _)| (*c, 0.0)).collect();
         let mut f = ctx.gauge(
             "pgmig_ddl_duration_seconds",
             "How long each running DDL statement has run (now() - query_start), by command, from pg_stat_activity.",
@@ -518,7 +516,6 @@ impl Activity {
             ddl_running,
             ..WindowEvidence::default()
         }));
-        out
     }
 }
 
@@ -619,99 +616,262 @@ pub fn classify_ddl(sql: &str) -> Option<&'static str> {
 /// For the opt-in `query` label: comments dropped, string and number
 /// literals replaced by `?` (they may hold secrets or personal data),
 /// whitespace collapsed, truncated to `max_len` characters.
-#[allow(clippy::too_many_lines)] // one pass of a hand-written SQL lexer over the query text; to split
 pub fn normalize_query(sql: &str, max_len: usize) -> String {
     let mut out = String::with_capacity(sql.len().min(max_len + 8));
     let chars: Vec<char> = sql.chars().collect();
     let mut i = 0;
     let mut last_space = true;
     while i < chars.len() && out.chars().count() < max_len {
-        let c = chars[i];
-        if c == '-' && chars.get(i + 1) == Some(&'-') {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
+        match token_at(&chars, i) {
+            Token::Comment(next) => i = next,
+            Token::Literal(next) => {
+                i = next;
+                out.push('?');
+                last_space = false;
             }
-            continue;
-        }
-        if c == '/' && chars.get(i + 1) == Some(&'*') {
-            let mut depth = 0;
-            while i < chars.len() {
-                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                    i += 2;
-                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        if c == '\'' {
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == '\'' {
-                    if chars.get(i + 1) == Some(&'\'') {
-                        i += 2;
-                        continue;
-                    }
-                    break;
+            Token::Other if chars[i].is_whitespace() => {
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
                 }
                 i += 1;
             }
-            i += 1;
-            out.push('?');
-            last_space = false;
-            continue;
-        }
-        if c == '$' {
-            // Dollar-quoted string: $tag$ ... $tag$
-            if let Some(end) = chars[i + 1..].iter().position(|&x| x == '$') {
-                let tag: String = chars[i..i + end + 2].iter().collect();
-                if tag[1..tag.len() - 1]
-                    .chars()
-                    .all(|x| x.is_alphanumeric() || x == '_')
-                {
-                    let rest: String = chars[i + tag.chars().count()..].iter().collect();
-                    if let Some(close) = rest.find(&tag) {
-                        i += tag.chars().count()
-                            + rest[..close].chars().count()
-                            + tag.chars().count();
-                        out.push('?');
-                        last_space = false;
-                        continue;
-                    }
-                }
-            }
-        }
-        let prev_ident = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        if c.is_ascii_digit() && !prev_ident {
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+            Token::Other => {
+                out.push(chars[i]);
+                last_space = false;
                 i += 1;
             }
-            out.push('?');
-            last_space = false;
-            continue;
         }
-        if c.is_whitespace() {
-            if !last_space {
-                out.push(' ');
-                last_space = true;
-            }
-            i += 1;
-            continue;
-        }
-        out.push(c);
-        last_space = false;
-        i += 1;
     }
     let t = out.trim_end();
     t.chars().take(max_len).collect()
 }
+
+/// What [`normalize_query`] finds at a position, with the index after it.
+enum Token {
+    /// `-- ...` or a (nested) `/* ... */`: dropped.
+    Comment(usize),
+    /// A quoted or dollar-quoted string or a number: replaced by `?`.
+    Literal(usize),
+    /// Anything else: one character, kept.
+    Other,
+}
+
+fn token_at(chars: &[char], i: usize) -> Token {
+    let c = chars[i];
+    let next = chars.get(i + 1).copied();
+    if c == '-' && next == Some('-') {
+        let end = chars[i..].iter().position(|&x| x == '\n');
+        return Token::Comment(end.map_or(chars.len(), |e| i + e));
+    }
+    if c == '/' && next == Some('*') {
+        return Token::Comment(block_comment_end(chars, i));
+    }
+    if c == '\'' {
+        return Token::Literal(quoted_end(chars, i));
+    }
+    if c == '$' {
+        if let Some(end) = dollar_quoted_end(chars, i) {
+            return Token::Literal(end);
+        }
+    }
+    let prev_ident = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+    if c.is_ascii_digit() && !prev_ident {
+        let digits = chars[i..]
+            .iter()
+            .position(|&x| !(x.is_ascii_digit() || x == '.'));
+        return Token::Literal(digits.map_or(chars.len(), |e| i + e));
+    }
+    Token::Other
+}
+
+/// The index after the `/* ... */` starting at `i`, nested comments included.
+fn block_comment_end(chars: &[char], mut i: usize) -> usize {
+    let mut depth = 0;
+    while i < chars.len() {
+        if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+            depth += 1;
+            i += 2;
+        } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// The index after the `'...'` starting at `i` (`''` is a quote inside).
+fn quoted_end(chars: &[char], mut i: usize) -> usize {
+    i += 1;
+    while i < chars.len() {
+        if chars[i] == '\'' {
+            if chars.get(i + 1) == Some(&'\'') {
+                i += 2;
+                continue;
+            }
+            break;
+        }
+        i += 1;
+    }
+    i + 1
+}
+
+/// The index after the `$tag$ ... $tag$` starting at `i`; None when `$`
+/// starts no closed dollar-quoted string (a parameter such as `$1`).
+fn dollar_quoted_end(chars: &[char], i: usize) -> Option<usize> {
+    let end = chars[i + 1..].iter().position(|&x| x == '$')?;
+    let tag: String = chars[i..i + end + 2].iter().collect();
+    if !tag[1..tag.len() - 1]
+        .chars()
+        .all(|x| x.is_alphanumeric() || x == '_')
+    {
+        return None;
+    }
+    let rest: String = chars[i + tag.chars().count()..].iter().collect();
+    let close = rest.find(&tag)?;
+    Some(i + tag.chars().count() + rest[..close].chars().count() + tag.chars().count())
+}
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `activity` (pg_stat_activity)"#,
+    intro: r#"
+The exporter's own backends are excluded from everything except `pgmig_connections`.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_backends",
+            kind: Kind::Gauge,
+            labels: &["target", "state"],
+            help: Some(
+                r#"Client backends by state, from pg_stat_activity (the exporter's own excluded)."#,
+            ),
+            source: r#"client backends by `state`; all of active, idle, idle in transaction, idle in transaction (aborted), fastpath function call, disabled and none (NULL: not visible to the exporter's role) are always present"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_backends_by_wait_event_type",
+            kind: Kind::Gauge,
+            labels: &["target", "wait_event_type"],
+            help: Some(
+                r#"Backends by wait_event_type, from pg_stat_activity; none means not waiting."#,
+            ),
+            source: r#"backends by `wait_event_type` (Activity, BufferPin, Client, Extension, IO, IPC, Lock, LWLock, Timeout always present; none = not waiting)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_backends_by_type",
+            kind: Kind::Gauge,
+            labels: &["target", "backend_type"],
+            help: Some(r#"Backends by backend_type, from pg_stat_activity."#),
+            source: r#"backends by `backend_type` (the common types always present, others as seen)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_connections",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"Client backends connected, the exporter's own included, from pg_stat_activity."#,
+            ),
+            source: r#"client backends connected, the exporter's own included"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_connections_max",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(r#"The max_connections setting."#),
+            source: r#"`max_connections`"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_connections_reserved",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"Connection slots reserved for superusers and pg_use_reserved_connections (superuser_reserved_connections plus reserved_connections on 16+)."#,
+            ),
+            source: r#"`superuser_reserved_connections` (+ `reserved_connections` on 16+)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_oldest_query_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "datname", "usename", "application_name"],
+            help: Some(
+                r#"Age of the oldest running statement of a client backend (now() - query_start), from pg_stat_activity; 0 with empty labels when none runs."#,
+            ),
+            source: r#"`now() - query_start` of the oldest active statement; 0 with empty labels when none (`query` label added when `query_text` is on)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_oldest_transaction_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "datname", "usename", "application_name"],
+            help: Some(
+                r#"Age of the oldest open transaction of a client backend (now() - xact_start), from pg_stat_activity; 0 with empty labels when none is open."#,
+            ),
+            source: r#"`now() - xact_start` of the oldest open transaction; 0 with empty labels when none (`query` label when opted in)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_longest_idle_in_transaction_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "datname", "usename", "application_name"],
+            help: Some(
+                r#"Time the longest idle-in-transaction client backend has been idle (now() - state_change), from pg_stat_activity; 0 with empty labels when none."#,
+            ),
+            source: r#"`now() - state_change` of the longest idle-in-transaction session; 0 with empty labels when none (`query` label when opted in)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_ddl_running",
+            kind: Kind::Gauge,
+            labels: &["target", "command"],
+            help: Some(r#"Running DDL statements by command, from pg_stat_activity."#),
+            source: r#"running DDL statements by command: CREATE INDEX, CREATE INDEX CONCURRENTLY, DROP INDEX, DROP INDEX CONCURRENTLY, REINDEX, REINDEX CONCURRENTLY, CREATE TABLE, ALTER TABLE, DROP TABLE, TRUNCATE, VACUUM, VACUUM FULL, ANALYZE, CLUSTER, REFRESH MATERIALIZED VIEW, LOCK TABLE, OTHER DDL (always present)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_ddl_duration_seconds",
+            kind: Kind::Gauge,
+            labels: &[
+                "target",
+                "command",
+                "pid",
+                "datname",
+                "usename",
+                "application_name",
+            ],
+            help: Some(
+                r#"How long each running DDL statement has run (now() - query_start), by command, from pg_stat_activity."#,
+            ),
+            source: r#"`now() - query_start` of each running DDL statement (`query` label when opted in)"#,
+            collector: "activity",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
 
 #[cfg(test)]
 mod tests {
@@ -775,6 +935,20 @@ mod tests {
         assert_eq!(
             normalize_query("CREATE INDEX CONCURRENTLY idx ON t (a)", 12),
             "CREATE INDEX"
+        );
+    }
+
+    #[test]
+    fn normalizing_drops_nested_comments_keeps_parameters_and_ends_unclosed_literals() {
+        assert_eq!(
+            normalize_query("/* a /* b */ c */ select 1.5 /* x", 200),
+            "select ?"
+        );
+        assert_eq!(normalize_query("select $1, $$x$$", 200), "select $?, ?");
+        assert_eq!(normalize_query("select 'unclosed secret", 200), "select ?");
+        assert_eq!(
+            normalize_query("select $q$ never closed", 200),
+            "select $q$ never closed"
         );
     }
 }

@@ -44,6 +44,7 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::config::CustomFrameworkTable;
 
 pub const NAME: &str = "frameworks";
@@ -55,6 +56,7 @@ pub const MAX_TABLES: usize = 100;
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "migration tools' schema-history tables: applied, failed, dirty, locked",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.frameworks.schedule,
@@ -64,6 +66,7 @@ pub const SPEC: Spec = Spec {
             warned: HashSet::new(),
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -256,7 +259,7 @@ impl CatalogTable {
         self.col_type(column) == Some("boolean")
     }
 
-    fn sql_name(&self) -> String {
+    pub fn sql_name(&self) -> String {
         qualified(&self.schema, &self.name)
     }
 }
@@ -792,7 +795,7 @@ fn flag(b: bool) -> f64 {
 }
 
 /// The candidate schema-history tables of the database, with their columns.
-async fn read_catalog(
+pub async fn read_catalog(
     ctx: &Ctx<'_>,
     custom: &[CustomFrameworkTable],
 ) -> Result<Vec<CatalogTable>, CollectError> {
@@ -830,10 +833,7 @@ async fn lock_state(
         .iter()
         .flat_map(|d| std::iter::once(d.table.oid).chain(d.lock_table.as_ref().map(|l| l.oid)))
         .collect();
-    let mut locked = HashSet::new();
-    for r in ctx.query(LOCKED_SQL, &[&oids]).await.map_err(q)? {
-        locked.insert(col::<i64>(NAME, &r, "oid")?);
-    }
+    let locked = locked_oids(ctx, &oids).await?;
     let (datname, held) = if found.iter().any(|d| d.tool.uses_advisory_lock()) {
         let r = ctx.query_one(ADVISORY_SQL, &[]).await.map_err(q)?;
         let keys: Vec<i64> = col(NAME, &r, "keys")?;
@@ -845,6 +845,28 @@ async fn lock_state(
         (String::new(), HashSet::new())
     };
     Ok((locked, datname, held))
+}
+
+/// Which of the found tables (not their lock tables) have an
+/// AccessExclusiveLock held or waited for: reading them would queue.
+pub async fn locked_tables(
+    ctx: &Ctx<'_>,
+    found: &[Detected],
+) -> Result<HashSet<i64>, CollectError> {
+    let oids: Vec<i64> = found.iter().map(|d| d.table.oid).collect();
+    locked_oids(ctx, &oids).await
+}
+
+async fn locked_oids(ctx: &Ctx<'_>, oids: &[i64]) -> Result<HashSet<i64>, CollectError> {
+    let mut locked = HashSet::new();
+    let rows = ctx
+        .query(LOCKED_SQL, &[&oids])
+        .await
+        .map_err(|e| CollectError::query(NAME, e))?;
+    for r in rows {
+        locked.insert(col::<i64>(NAME, &r, "oid")?);
+    }
+    Ok(locked)
 }
 
 /// The window's part of the history tables: a tool's lock held, a migration dirty.
@@ -937,6 +959,110 @@ fn build(ctx: &Ctx<'_>, results: &[(Detected, Option<TableState>)]) -> Output {
     }
     out
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `frameworks` (migration tools' schema-history tables)"#,
+    intro: r#"
+Per database; see [frameworks.md](frameworks.md) for each tool's table, what was checked and the
+advisory-lock keys. `tool` is one of flyway, liquibase, alembic, golang-migrate, rails, django,
+prisma, knex, sqlx, diesel, goose, supabase, custom.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_migration_framework_info",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 for each schema-history table of a migration tool found in the database (pg_class, pg_attribute)."#,
+            ),
+            source: r#"1 for each schema-history table of a migration tool found (pg_class, pg_namespace, pg_attribute; any schema but `pg_*`/information_schema)"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_version_info",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table", "version"],
+            help: Some(
+                r#"1, with the current (latest applied) migration version in the version label, from the tool's history table."#,
+            ),
+            source: r#"1, with the current (latest applied) version from the history table; Alembic has one series per head"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migrations_applied",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"Migrations recorded as applied in the tool's history table; absent for tools that keep no history (Alembic, golang-migrate)."#,
+            ),
+            source: r#"migrations recorded as applied; absent for Alembic and golang-migrate, which keep no history"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_last_applied_timestamp_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"Unix time at which the last applied migration was recorded; absent for tools that do not record it."#,
+            ),
+            source: r#"Unix time the last applied migration was recorded; absent when the tool does not record it or none is applied"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_failed",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 when the history table records a failed migration (Flyway/sqlx success = false, Liquibase FAILED, Prisma unfinished with an error logged, custom success column false)."#,
+            ),
+            source: r#"1 when a failed migration is recorded (Flyway/sqlx success = false, Liquibase FAILED, Prisma unfinished and not rolled back with an error in logs, custom success column false); absent for tools with no such record"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_dirty",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 when the history table records a half-applied migration (golang-migrate dirty, Prisma started but neither finished nor rolled back, sqlx success = false, custom dirty column)."#,
+            ),
+            source: r#"1 when a migration is dirty or half-applied (golang-migrate dirty, Prisma started but neither finished nor rolled back, sqlx success = false, custom dirty column); absent for tools with no such record"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_lock_held",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 while the tool's migration lock is held: Liquibase/Knex lock table, or the tool's advisory lock key granted in pg_locks."#,
+            ),
+            source: r#"1 while the tool's migration lock is held: Liquibase `databasechangeloglock.locked`, Knex `knex_migrations_lock.is_locked`, or the tool's advisory key granted in pg_locks (Prisma, golang-migrate, Rails, sqlx, goose, Flyway); absent for tools without a lock"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_migration_table_locked",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "tool", "schema", "table"],
+            help: Some(
+                r#"1 when the history table was not read this poll because an AccessExclusiveLock on it is held or waited for (pg_locks); its other series are then absent."#,
+            ),
+            source: r#"1 when the history table was not read this poll because an AccessExclusiveLock on it is held or waited for (pg_locks, checked before any read); its other series are then absent"#,
+            collector: "frameworks",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
 
 #[cfg(test)]
 mod tests {

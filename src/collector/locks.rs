@@ -51,11 +51,13 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "locks";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "who is blocked, by whom and for how long; lock queues per relation (pg_locks)",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.locks.schedule,
@@ -67,6 +69,7 @@ pub const SPEC: Spec = Spec {
             last: None,
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 /// The longest the last `pg_locks` read is served again while the set of
@@ -621,6 +624,137 @@ impl Locks {
         out
     }
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `locks` (pg_locks, pg_blocking_pids)"#,
+    intro: r#"
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_blocked_backends",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"Backends waiting for a heavyweight lock, from pg_locks (the exporter's own excluded)."#,
+            ),
+            source: r#"backends waiting for a heavyweight lock"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_blocked_backend_wait_seconds",
+            kind: Kind::Gauge,
+            labels: &[
+                "target",
+                "pid",
+                "blocking_root_pid",
+                "datname",
+                "usename",
+                "application_name",
+                "locktype",
+                "mode",
+                "relation",
+            ],
+            help: Some(
+                r#"How long each blocked backend has waited for its lock, with the head of its blocking chain, from pg_locks and pg_blocking_pids()."#,
+            ),
+            source: r#"how long each blocked backend has waited (`pg_locks.waitstart` on 14+, `query_start` on 13), with the head of its blocking chain; at most `max_blocked_series`, longest waits first"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_blocked_backend_chain_depth",
+            kind: Kind::Gauge,
+            labels: &["target", "pid", "blocking_root_pid"],
+            help: Some(
+                r#"Number of backends between a blocked backend and its blocking root, itself included (1 = blocked directly by the root), from pg_blocking_pids()."#,
+            ),
+            source: r#"links between the blocked backend and its root (1 = blocked directly by the root)"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_blocking_root_blocked_backends",
+            kind: Kind::Gauge,
+            labels: &[
+                "target",
+                "pid",
+                "datname",
+                "usename",
+                "application_name",
+                "state",
+            ],
+            help: Some(
+                r#"Backends blocked, directly or through a chain, by each blocking root (a backend that blocks others and waits for no lock itself), from pg_blocking_pids()."#,
+            ),
+            source: r#"backends a blocking root (blocks others, waits for no lock itself) blocks directly or through a chain; pid 0 and state `prepared transaction` for a prepared transaction"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_blocking_root_transaction_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "pid"],
+            help: Some(
+                r#"Age of each blocking root's transaction (now() - xact_start), from pg_stat_activity; 0 for a prepared transaction or a session already gone."#,
+            ),
+            source: r#"`now() - xact_start` of each blocking root"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_lock_queue_length",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "relation"],
+            help: Some(
+                r#"Lock requests waiting on each relation that has a queue or an AccessExclusiveLock, from pg_locks."#,
+            ),
+            source: r#"ungranted lock requests on each relation that has a queue or an AccessExclusiveLock; at most `max_relations`, longest queues first"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_lock_access_exclusive",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "relation", "status"],
+            help: Some(
+                r#"1 when an AccessExclusiveLock on the relation is held (status=held) or waited for (status=waiting), from pg_locks."#,
+            ),
+            source: r#"1 when an AccessExclusiveLock on the relation is `held` or `waiting`, else 0"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_lock_oldest_wait_seconds",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"The longest current lock wait in seconds, from pg_locks.waitstart (14+) or query_start (13); 0 when nobody waits."#,
+            ),
+            source: r#"the longest current lock wait; 0 when nobody waits"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_lock_wait_seconds",
+            kind: Kind::Histogram,
+            labels: &["target"],
+            help: Some(
+                r#"Completed heavyweight-lock waits seen in pg_locks, observed when the wait ends (accurate to one locks poll interval)."#,
+            ),
+            source: r#"completed lock waits, observed when a later poll no longer sees the wait; accurate to one poll interval (buckets 0.5 s to 30 min)"#,
+            collector: "locks",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+`relation` is `schema.name` for relations of the database the exporter is connected to, and
+`oid:N` for relations of other databases (their names are not visible from this connection).
+
+"#,
+};
 
 #[cfg(test)]
 mod tests {

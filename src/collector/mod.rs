@@ -25,6 +25,7 @@ pub mod database;
 pub mod expected_objects;
 pub mod frameworks;
 pub mod locks;
+pub mod migrations;
 pub mod objects;
 pub mod probe;
 pub mod progress;
@@ -301,11 +302,18 @@ pub trait Collector: Send {
 
 /// One entry of the registration table.
 pub struct Spec {
+    /// Its name: the key under `collectors:`, the `collector` label and
+    /// `--collector.<name>`.
     pub name: &'static str,
+    /// What it reads, for `--help` and docs/configuration.md.
+    pub about: &'static str,
     pub lane: Lane,
     pub scope: Scope,
     pub schedule: fn(&Settings) -> Schedule,
     pub build: fn(&Settings) -> Box<dyn Collector>,
+    /// The metrics it serves: its section of the catalogue and of
+    /// docs/metrics.md (`CATALOGUE` next to its code).
+    pub catalogue: &'static crate::catalogue::entry::Section,
 }
 
 /// Every collector the exporter has, in the order they run within a lane.
@@ -316,9 +324,27 @@ pub const COLLECTORS: &[Spec] = &[
     progress::SPEC,
     expected_objects::SPEC,
     frameworks::SPEC,
+    migrations::SPEC,
     database::SPEC,
     objects::INDEXES,
     objects::TABLES,
     objects::FUNCTIONS,
     statements::SPEC,
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_registry_and_the_config_sections_name_the_same_collectors() {
+        let mut reg: Vec<&str> = super::COLLECTORS.iter().map(|s| s.name).collect();
+        let mut cfg: Vec<&str> = crate::config::COLLECTOR_KEYS.to_vec();
+        reg.sort_unstable();
+        cfg.sort_unstable();
+        assert_eq!(reg, cfg);
+        let mut c = crate::config::CollectorSettings::default();
+        for s in super::COLLECTORS {
+            assert!(c.schedule_mut(s.name).is_some(), "{}", s.name);
+            assert!(!c.section_text(s.name).is_empty(), "{}", s.name);
+        }
+    }
+}

@@ -38,10 +38,13 @@ use super::{
     col, CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec,
     WindowEvidence,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 use crate::config::ObjectFilter;
+use crate::exposition::Family;
 
 pub const INDEXES: Spec = Spec {
     name: "indexes",
+    about: "per-index statistics, sizes and invalid indexes",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.indexes.schedule,
@@ -51,10 +54,12 @@ pub const INDEXES: Spec = Spec {
             max: s.collectors.indexes.max_indexes,
         })
     },
+    catalogue: &INDEXES_CATALOGUE,
 };
 
 pub const TABLES: Spec = Spec {
     name: "tables",
+    about: "per-table statistics and sizes",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.tables.schedule,
@@ -64,10 +69,12 @@ pub const TABLES: Spec = Spec {
             max: s.collectors.tables.max_tables,
         })
     },
+    catalogue: &TABLES_CATALOGUE,
 };
 
 pub const FUNCTIONS: Spec = Spec {
     name: "functions",
+    about: "per-function call counts and times (pg_stat_user_functions)",
     lane: Lane::Slow,
     scope: Scope::Database,
     schedule: |s| s.collectors.functions.schedule,
@@ -77,6 +84,7 @@ pub const FUNCTIONS: Spec = Spec {
             max: s.collectors.functions.max_functions,
         })
     },
+    catalogue: &FUNCTIONS_CATALOGUE,
 };
 
 /// The WHERE clause of the object filter over `schema_col` and `table_col`,
@@ -204,30 +212,10 @@ struct Tables {
 }
 
 impl Collector for Tables {
-    #[allow(clippy::too_many_lines)] // a flat list of the families of one snapshot, one block each
     fn collect<'a>(&'a mut self, ctx: &'a Ctx<'a>) -> CollectFuture<'a> {
         const N: &str = "tables";
         Box::pin(async move {
-            let sql = format!(
-                "WITH locked AS (\
-                   SELECT DISTINCT relation FROM pg_catalog.pg_locks \
-                   WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' \
-                     AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) \
-                 SELECT s.schemaname::text AS schema, s.relname::text AS table_name, (l.relation IS NOT NULL) AS locked, \
-                        s.seq_scan::float8 AS seq_scan, coalesce(s.idx_scan, 0)::float8 AS idx_scan, \
-                        s.n_live_tup::float8 AS live, s.n_dead_tup::float8 AS dead, s.n_mod_since_analyze::float8 AS modified, \
-                        extract(epoch FROM s.last_vacuum)::float8 AS last_vacuum, extract(epoch FROM s.last_autovacuum)::float8 AS last_autovacuum, \
-                        extract(epoch FROM s.last_analyze)::float8 AS last_analyze, extract(epoch FROM s.last_autoanalyze)::float8 AS last_autoanalyze, \
-                        greatest(c.reltuples, 0)::float8 AS est_rows, \
-                        (c.relpages::int8 * pg_catalog.current_setting('block_size')::int8)::float8 AS size_bytes, \
-                        count(*) OVER () AS total \
-                 FROM pg_catalog.pg_stat_user_tables s \
-                 JOIN pg_catalog.pg_class c ON c.oid = s.relid \
-                 LEFT JOIN locked l ON l.relation = s.relid \
-                 WHERE {} \
-                 ORDER BY (l.relation IS NOT NULL) DESC, c.relpages DESC, s.relid LIMIT $1",
-                filter_clause("s.schemaname", Some("s.relname"))
-            );
+            let sql = tables_sql();
             let rows = query_filtered(ctx, N, &sql, &self.filter, self.max).await?;
             let mut out = Output::default();
             let mut seq = ctx.db_counter(
@@ -276,24 +264,7 @@ impl Collector for Tables {
                 );
                 est.add(&labels, col(N, r, "est_rows")?);
                 size.add(&labels, col(N, r, "size_bytes")?);
-                for (column, is_vacuum, mode) in [
-                    ("last_vacuum", true, "manual"),
-                    ("last_autovacuum", true, "auto"),
-                    ("last_analyze", false, "manual"),
-                    ("last_autoanalyze", false, "auto"),
-                ] {
-                    if let Some(ts) = col::<Option<f64>>(N, r, column)? {
-                        let f = if is_vacuum { &mut vac } else { &mut ana };
-                        f.add(
-                            &[
-                                ("schema", sc.as_str()),
-                                ("table", t.as_str()),
-                                ("mode", mode),
-                            ],
-                            ts,
-                        );
-                    }
-                }
+                maintenance_times(r, &sc, &t, &mut vac, &mut ana)?;
             }
             let mut sk = ctx.db_gauge("pgmig_tables_skipped", "Tables left out of this poll, by reason: locked (an AccessExclusiveLock held or waited for) or limit (beyond max_tables).");
             let beyond = (total as usize).saturating_sub(rows.len());
@@ -308,6 +279,53 @@ impl Collector for Tables {
             Ok(out)
         })
     }
+}
+
+/// The tables collector's query: the largest tables first, those under an
+/// AccessExclusiveLock first of all (they are skipped, not read).
+fn tables_sql() -> String {
+    format!(
+        "WITH locked AS (\
+           SELECT DISTINCT relation FROM pg_catalog.pg_locks \
+           WHERE locktype = 'relation' AND mode = 'AccessExclusiveLock' \
+             AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())) \
+         SELECT s.schemaname::text AS schema, s.relname::text AS table_name, (l.relation IS NOT NULL) AS locked, \
+                s.seq_scan::float8 AS seq_scan, coalesce(s.idx_scan, 0)::float8 AS idx_scan, \
+                s.n_live_tup::float8 AS live, s.n_dead_tup::float8 AS dead, s.n_mod_since_analyze::float8 AS modified, \
+                extract(epoch FROM s.last_vacuum)::float8 AS last_vacuum, extract(epoch FROM s.last_autovacuum)::float8 AS last_autovacuum, \
+                extract(epoch FROM s.last_analyze)::float8 AS last_analyze, extract(epoch FROM s.last_autoanalyze)::float8 AS last_autoanalyze, \
+                greatest(c.reltuples, 0)::float8 AS est_rows, \
+                (c.relpages::int8 * pg_catalog.current_setting('block_size')::int8)::float8 AS size_bytes, \
+                count(*) OVER () AS total \
+         FROM pg_catalog.pg_stat_user_tables s \
+         JOIN pg_catalog.pg_class c ON c.oid = s.relid \
+         LEFT JOIN locked l ON l.relation = s.relid \
+         WHERE {} \
+         ORDER BY (l.relation IS NOT NULL) DESC, c.relpages DESC, s.relid LIMIT $1",
+        filter_clause("s.schemaname", Some("s.relname"))
+    )
+}
+
+/// The last (auto)vacuum and (auto)analyze times of one table row, by mode.
+fn maintenance_times(
+    r: &tokio_postgres::Row,
+    schema: &str,
+    table: &str,
+    vac: &mut Family,
+    ana: &mut Family,
+) -> Result<(), CollectError> {
+    for (column, is_vacuum, mode) in [
+        ("last_vacuum", true, "manual"),
+        ("last_autovacuum", true, "auto"),
+        ("last_analyze", false, "manual"),
+        ("last_autoanalyze", false, "auto"),
+    ] {
+        if let Some(ts) = col::<Option<f64>>("tables", r, column)? {
+            let f = if is_vacuum { &mut *vac } else { &mut *ana };
+            f.add(&[("schema", schema), ("table", table), ("mode", mode)], ts);
+        }
+    }
+    Ok(())
 }
 
 struct Functions {
@@ -367,3 +385,279 @@ impl Collector for Functions {
         })
     }
 }
+
+/// The metrics the `indexes` collector serves, as docs/metrics.md lists them
+/// (its section of the catalogue; `catalogue::sections` puts it in order).
+pub const INDEXES_CATALOGUE: Section = Section {
+    title: r#"Collector `indexes` (pg_stat_user_indexes, pg_index, pg_class)"#,
+    intro: r#"
+Per database, bounded by the `objects` filter and `max_indexes` (invalid indexes first, then the
+largest). Sizes come from `pg_class.relpages * block_size`: no lock, never `pg_relation_size()`.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_index_scans_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(r#"Index scans started on each index, from pg_stat_user_indexes.idx_scan."#),
+            source: r#"pg_stat_user_indexes.idx_scan"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_tuples_read_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"Index entries returned by scans of each index, from pg_stat_user_indexes.idx_tup_read."#,
+            ),
+            source: r#"pg_stat_user_indexes.idx_tup_read"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_tuples_fetched_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"Live table rows fetched by simple scans of each index, from pg_stat_user_indexes.idx_tup_fetch."#,
+            ),
+            source: r#"pg_stat_user_indexes.idx_tup_fetch"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_size_bytes",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"Size of each index from pg_class.relpages * block_size (as of its last VACUUM, ANALYZE or build; takes no lock)."#,
+            ),
+            source: r#"pg_class.relpages * block_size"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_valid",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(r#"1 when the index is valid for queries (pg_index.indisvalid), else 0."#),
+            source: r#"pg_index.indisvalid as 0/1"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_ready",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(r#"1 when the index accepts inserts (pg_index.indisready), else 0."#),
+            source: r#"pg_index.indisready as 0/1"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_index_invalid",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "index"],
+            help: Some(
+                r#"1 for each invalid index (pg_index.indisvalid false), such as one left by a failed CREATE INDEX CONCURRENTLY."#,
+            ),
+            source: r#"1 for each invalid index (only those have the series)"#,
+            collector: "indexes",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
+
+/// The metrics the `tables` collector serves, as docs/metrics.md lists them
+/// (its section of the catalogue; `catalogue::sections` puts it in order).
+pub const TABLES_CATALOGUE: Section = Section {
+    title: r#"Collector `tables` (pg_stat_user_tables, pg_class, pg_locks)"#,
+    intro: r#"
+Per database, bounded by the `objects` filter and `max_tables` (largest first). A table with an
+AccessExclusiveLock held or waited for is skipped for that poll: it gets `pgmig_table_locked 1` and is
+counted in `pgmig_tables_skipped{reason="locked"}` instead of its statistics.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_table_seq_scans_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(r#"Sequential scans of each table, from pg_stat_user_tables.seq_scan."#),
+            source: r#"pg_stat_user_tables.seq_scan"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_idx_scans_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(r#"Index scans of each table, from pg_stat_user_tables.idx_scan."#),
+            source: r#"pg_stat_user_tables.idx_scan"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_live_tuples",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Estimated live rows of each table, from pg_stat_user_tables.n_live_tup."#,
+            ),
+            source: r#"pg_stat_user_tables.n_live_tup"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_dead_tuples",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Estimated dead rows of each table, from pg_stat_user_tables.n_dead_tup."#,
+            ),
+            source: r#"pg_stat_user_tables.n_dead_tup"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_modified_since_analyze",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Rows modified since each table was last analyzed, from pg_stat_user_tables.n_mod_since_analyze."#,
+            ),
+            source: r#"pg_stat_user_tables.n_mod_since_analyze"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_estimated_rows",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Planner's row estimate of each table, from pg_class.reltuples (0 before the first ANALYZE)."#,
+            ),
+            source: r#"pg_class.reltuples (0 before the first ANALYZE)"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_size_bytes",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"Size of each table's main fork from pg_class.relpages * block_size (takes no lock)."#,
+            ),
+            source: r#"pg_class.relpages * block_size (main fork)"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_last_vacuum_timestamp_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "mode"],
+            help: Some(
+                r#"Unix time each table was last vacuumed, by mode (manual, auto), from pg_stat_user_tables; absent if never."#,
+            ),
+            source: r#"last_vacuum (mode=manual), last_autovacuum (mode=auto); absent if never"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_last_analyze_timestamp_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table", "mode"],
+            help: Some(
+                r#"Unix time each table was last analyzed, by mode (manual, auto), from pg_stat_user_tables; absent if never."#,
+            ),
+            source: r#"last_analyze (manual), last_autoanalyze (auto); absent if never"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_table_locked",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "schema", "table"],
+            help: Some(
+                r#"1 for each table skipped this poll because an AccessExclusiveLock on it is held or waited for (from pg_locks)."#,
+            ),
+            source: r#"1 for each table skipped this poll because of an AccessExclusiveLock held or waited for"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_tables_skipped",
+            kind: Kind::Gauge,
+            labels: &["target", "datname", "reason"],
+            help: Some(
+                r#"Tables left out of this poll, by reason: locked (an AccessExclusiveLock held or waited for) or limit (beyond max_tables)."#,
+            ),
+            source: r#"tables left out this poll: reason=locked, or reason=limit (beyond max_tables)"#,
+            collector: "tables",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};
+
+/// The metrics the `functions` collector serves, as docs/metrics.md lists them
+/// (its section of the catalogue; `catalogue::sections` puts it in order).
+pub const FUNCTIONS_CATALOGUE: Section = Section {
+    title: r#"Collector `functions` (pg_stat_user_functions)"#,
+    intro: r#"
+Per database, bounded by the `objects` schema filter and `max_functions`. `function` is the name with
+its argument types, e.g. `v2_get_posts(integer)`.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_functions_tracked",
+            kind: Kind::Gauge,
+            labels: &["target", "datname"],
+            help: Some(
+                r#"1 when track_functions is pl or all, so pg_stat_user_functions is filled; 0 when it is none."#,
+            ),
+            source: r#"1 when track_functions is pl or all (so pg_stat_user_functions is filled), else 0"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_function_calls_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "function"],
+            help: Some(r#"Calls of each function, from pg_stat_user_functions.calls."#),
+            source: r#"pg_stat_user_functions.calls"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_function_total_seconds_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "function"],
+            help: Some(
+                r#"Time spent in each function and what it called, from pg_stat_user_functions.total_time."#,
+            ),
+            source: r#"pg_stat_user_functions.total_time"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_function_self_seconds_total",
+            kind: Kind::Counter,
+            labels: &["target", "datname", "schema", "function"],
+            help: Some(
+                r#"Time spent in each function itself, from pg_stat_user_functions.self_time."#,
+            ),
+            source: r#"pg_stat_user_functions.self_time"#,
+            collector: "functions",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};

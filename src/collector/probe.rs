@@ -10,15 +10,19 @@
 use std::time::Instant;
 
 use super::{CollectError, CollectFuture, Collector, Ctx, Lane, Observation, Output, Scope, Spec};
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "probe";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about:
+        "SELECT 1 round trip: the database's response time; its timeout marks a hung server down",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.probe.schedule,
     build: |_| Box::new(Probe),
+    catalogue: &CATALOGUE,
 };
 
 struct Probe;
@@ -36,3 +40,24 @@ impl Collector for Probe {
         })
     }
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `probe`"#,
+    intro: r#"
+"#,
+    metrics: &[Metric {
+        name: "pgmig_probe_duration_seconds",
+        kind: Kind::Histogram,
+        labels: &["target"],
+        help: Some(
+            r#"Round-trip time of the probe collector's trivial query (SELECT 1), measured by the exporter: the database's response time."#,
+        ),
+        source: r#"round trip of `SELECT 1` every second on the fast lane, measured by the exporter: the database's response time (buckets 1 ms to 2.5 s); a probe that times out is observed at its timeout"#,
+        collector: "probe",
+        min_pg: Some(13),
+    }],
+    outro: r#"
+"#,
+};

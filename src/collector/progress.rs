@@ -23,15 +23,18 @@
 //! | `pgmig_progress_bytes_done`, `pgmig_progress_bytes_planned` | gauge | same |
 
 use super::{col, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec};
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "progress";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "progress of CREATE INDEX, VACUUM, ANALYZE, CLUSTER and COPY (pg_stat_progress_*)",
     lane: Lane::Fast,
     scope: Scope::Server,
     schedule: |s| s.collectors.progress.schedule,
     build: |_| Box::new(Progress),
+    catalogue: &CATALOGUE,
 };
 
 const REL: &str = "coalesce(CASE WHEN p.datname = pg_catalog.current_database() THEN \
@@ -179,6 +182,122 @@ fn build(ctx: &Ctx<'_>, ops: &[Op]) -> Output {
     }
     out
 }
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `progress` (pg_stat_progress_*)"#,
+    intro: r#"
+One set per running operation; the series vanish when it ends. `command` is what the view says
+(CREATE INDEX, CREATE INDEX CONCURRENTLY, REINDEX, REINDEX CONCURRENTLY, VACUUM, ANALYZE, CLUSTER,
+VACUUM FULL, COPY FROM, COPY TO); `phase` is the view's phase (for COPY, its type: FILE, PROGRAM,
+PIPE, CALLBACK).
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_progress_done_ratio",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Progress of a running operation within its current phase (0 to 1), from the pg_stat_progress_* views."#,
+            ),
+            source: r#"progress within the current phase, 0 to 1: the first of blocks, tuples, lockers, bytes with a known total that is not finished; absent when no total is known"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_blocks_done",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Blocks scanned so far by a running operation, from the pg_stat_progress_* views."#,
+            ),
+            source: r#"blocks scanned (create_index blocks_done, vacuum heap_blks_scanned, analyze sample_blks_scanned, cluster heap_blks_scanned)"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_blocks_planned",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Blocks a running operation will scan (0 when unknown), from the pg_stat_progress_* views."#,
+            ),
+            source: r#"blocks to scan (0 when unknown)"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_tuples_done",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Tuples processed so far by a running operation, from the pg_stat_progress_* views."#,
+            ),
+            source: r#"tuples processed (create_index tuples_done, cluster heap_tuples_written, copy tuples_processed)"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_tuples_planned",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Tuples a running operation will process (0 when unknown), from pg_stat_progress_create_index."#,
+            ),
+            source: r#"tuples to process (create_index tuples_total; 0 when unknown)"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_lockers_done",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Lockers already waited for by CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY, from pg_stat_progress_create_index."#,
+            ),
+            source: r#"lockers already waited for (create_index lockers_done)"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_lockers_planned",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Lockers CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY must wait for, from pg_stat_progress_create_index."#,
+            ),
+            source: r#"lockers to wait for (create_index lockers_total)"#,
+            collector: "progress",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_progress_bytes_done",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Bytes processed so far by a running COPY, from pg_stat_progress_copy (14+)."#,
+            ),
+            source: r#"bytes processed by COPY (bytes_processed)"#,
+            collector: "progress",
+            min_pg: Some(14),
+        },
+        Metric {
+            name: "pgmig_progress_bytes_planned",
+            kind: Kind::Gauge,
+            labels: &["target", "command", "phase", "pid", "datname", "relation"],
+            help: Some(
+                r#"Size of the file a running COPY FROM reads (0 when unknown), from pg_stat_progress_copy (14+)."#,
+            ),
+            source: r#"size of the file COPY FROM reads (bytes_total; 0 when unknown)"#,
+            collector: "progress",
+            min_pg: Some(14),
+        },
+    ],
+    outro: r#"
+"#,
+};
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,13 @@
 //! database (and loaded through shared_preload_libraries).
 //!
 //! Keeps the top N statements by total execution time each poll; all the
-//! others are summed into one series with `queryid="other"`, so sums over
-//! all series stay right. Because a statement can move in and out of the top
-//! N, a single statement's counters can appear and vanish; sums do not.
+//! others are summed into one series with `queryid="other"`. Because a
+//! statement can move in and out of the top N, a single statement's counters
+//! can appear and vanish. `other` is a true counter all the same: it is not
+//! the current sum of the statements outside the top N (that sum drops when
+//! one of them enters the top N, which `rate()` would read as a reset and a
+//! huge increase), but the running total of their increments since the
+//! previous poll, per statement (see [`RestCounter`]).
 //! PostgreSQL 13+ (where `total_time` became `total_exec_time`; the 17
 //! renames of the block-time columns are not read). Needs `pg_read_all_stats`
 //! (part of `pg_monitor`) to see other users' statements. If the extension
@@ -23,11 +27,13 @@
 use super::{
     col, quote_ident, CollectError, CollectFuture, Collector, Ctx, Lane, Output, Scope, Spec,
 };
+use crate::catalogue::entry::{Kind, Metric, Section};
 
 pub const NAME: &str = "statements";
 
 pub const SPEC: Spec = Spec {
     name: NAME,
+    about: "the costliest statements from pg_stat_statements, when installed",
     lane: Lane::Slow,
     scope: Scope::Server,
     schedule: |s| s.collectors.statements.schedule,
@@ -37,8 +43,10 @@ pub const SPEC: Spec = Spec {
             query_text: s.collectors.statements.query_text,
             max_len: s.collectors.statements.query_text_max_length,
             said_missing: false,
+            rest: RestCounter::default(),
         })
     },
+    catalogue: &CATALOGUE,
 };
 
 struct Statements {
@@ -46,6 +54,56 @@ struct Statements {
     query_text: bool,
     max_len: usize,
     said_missing: bool,
+    rest: RestCounter,
+}
+
+/// A statement of pg_stat_statements: (userid, dbid, queryid). PostgreSQL
+/// 14+ may keep two entries of a key (toplevel true and false): they are summed.
+type Key = (String, String, String);
+
+/// calls, execution seconds, rows.
+type Counts = [f64; 3];
+
+/// The `queryid="other"` counters: at each poll, each statement outside the
+/// top N adds what it gained since the previous poll (all of its value when
+/// it is new, or after pg_stat_statements reset or evicted it), so the sum
+/// only grows whichever statements enter or leave the top N. At the first
+/// poll it starts at the sum of the statements outside the top N, as the
+/// statements' own counters start at their cumulative values.
+#[derive(Default)]
+struct RestCounter {
+    previous: std::collections::HashMap<Key, Counts>,
+    total: Counts,
+}
+
+impl RestCounter {
+    /// Advances over one poll's statements (all of them, top ones included,
+    /// so a statement leaving the top N adds only its increment) and returns
+    /// the counters and how many statements are outside the top N.
+    fn advance(
+        &mut self,
+        all: std::collections::HashMap<Key, Counts>,
+        top: &std::collections::HashSet<Key>,
+    ) -> (Counts, usize) {
+        let mut n = 0;
+        for (k, cur) in &all {
+            if top.contains(k) {
+                continue;
+            }
+            n += 1;
+            let prev = self.previous.get(k);
+            for i in 0..3 {
+                // New (or first poll), or lower than before (pg_stat_statements
+                // reset or evicted and re-added it): all of it is new.
+                self.total[i] += match prev {
+                    Some(p) if cur[i] >= p[i] => cur[i] - p[i],
+                    _ => cur[i],
+                };
+            }
+        }
+        self.previous = all;
+        (self.total, n)
+    }
 }
 
 const FIND_SQL: &str = "SELECT n.nspname FROM pg_catalog.pg_extension e \
@@ -57,7 +115,7 @@ impl Statements {
         &self,
         ctx: &Ctx<'_>,
         rows: &[tokio_postgres::Row],
-        rest: &tokio_postgres::Row,
+        rest: (Counts, usize),
         out: &mut Output,
     ) -> Result<(), CollectError> {
         let mut calls = ctx.counter("pgmig_statement_calls_total", "Calls of each top statement, from pg_stat_statements.calls; queryid=\"other\" sums the rest.");
@@ -91,10 +149,11 @@ impl Statements {
         if self.query_text {
             other.push(("query", ""));
         }
-        calls.add(&other, col(NAME, rest, "calls")?);
-        exec.add(&other, col(NAME, rest, "exec_seconds")?);
-        nrows.add(&other, col(NAME, rest, "rows")?);
-        out.dropped = col::<i64>(NAME, rest, "n")? as usize * 4;
+        let ([c, e, n], outside) = rest;
+        calls.add(&other, c);
+        exec.add(&other, e);
+        nrows.add(&other, n);
+        out.dropped = outside * 4;
         out.push(calls);
         out.push(exec);
         out.push(mean);
@@ -135,7 +194,8 @@ impl Collector for Statements {
                 "NULL::text"
             };
             let top_sql = format!(
-                "SELECT coalesce(s.queryid::text, '') AS queryid, coalesce(d.datname, '') AS datname, \
+                "SELECT s.userid::text AS userid, s.dbid::text AS dbid, \
+                        coalesce(s.queryid::text, '') AS queryid, coalesce(d.datname, '') AS datname, \
                         coalesce(r.rolname, '') AS usename, s.calls::float8 AS calls, \
                         (s.total_exec_time / 1000)::float8 AS exec_seconds, (s.mean_exec_time / 1000)::float8 AS mean_seconds, \
                         s.rows::float8 AS rows, {text_col} AS query \
@@ -167,15 +227,124 @@ impl Collector for Statements {
             self.said_missing = false;
             avail.add(&[], 1.0);
             out.push(avail);
-            let rest_sql = format!(
-                "SELECT coalesce(sum(calls), 0)::float8 AS calls, coalesce(sum(total_exec_time) / 1000, 0)::float8 AS exec_seconds, \
-                        coalesce(sum(rows), 0)::float8 AS rows, count(*)::int8 AS n \
-                 FROM (SELECT calls, total_exec_time, rows FROM {view} ORDER BY total_exec_time DESC OFFSET $1) t"
-            );
-            let rest = ctx.query_one(&rest_sql, &[&limit]).await.map_err(q)?;
-
-            self.families(ctx, &rows, &rest, &mut out)?;
+            let all = read_all(ctx, &schema).await?;
+            let top = rows
+                .iter()
+                .map(|r| {
+                    Ok((
+                        col(NAME, r, "userid")?,
+                        col(NAME, r, "dbid")?,
+                        col(NAME, r, "queryid")?,
+                    ))
+                })
+                .collect::<Result<std::collections::HashSet<Key>, CollectError>>()?;
+            let rest = self.rest.advance(all, &top);
+            self.families(ctx, &rows, rest, &mut out)?;
             Ok(out)
         })
     }
 }
+
+/// Every statement's counters, without the query texts (showtext false: no
+/// read of the texts file), for the `other` counter.
+async fn read_all(
+    ctx: &Ctx<'_>,
+    schema: &str,
+) -> Result<std::collections::HashMap<Key, Counts>, CollectError> {
+    let all_sql = format!(
+        "SELECT userid::text AS userid, dbid::text AS dbid, coalesce(queryid::text, '') AS queryid, \
+                calls::float8 AS calls, (total_exec_time / 1000)::float8 AS exec_seconds, rows::float8 AS rows \
+         FROM {}.pg_stat_statements(false)",
+        quote_ident(schema)
+    );
+    let mut all: std::collections::HashMap<Key, Counts> = std::collections::HashMap::new();
+    let rows = ctx
+        .query(&all_sql, &[])
+        .await
+        .map_err(|e| CollectError::query(NAME, e))?;
+    for r in rows {
+        let key = (
+            col(NAME, &r, "userid")?,
+            col(NAME, &r, "dbid")?,
+            col(NAME, &r, "queryid")?,
+        );
+        let v = all.entry(key).or_default();
+        for (slot, c) in v.iter_mut().zip(["calls", "exec_seconds", "rows"]) {
+            *slot += col::<f64>(NAME, &r, c)?;
+        }
+    }
+    Ok(all)
+}
+
+/// The metrics this collector serves, as docs/metrics.md lists them (its
+/// section of the catalogue; `catalogue::sections` puts it in order).
+pub const CATALOGUE: Section = Section {
+    title: r#"Collector `statements` (pg_stat_statements)"#,
+    intro: r#"
+Top `top_n` statements by total execution time per poll; the rest summed into `queryid="other"` (with
+empty `datname` and `usename`). `other` is a true counter: each poll it adds what each statement
+outside the top N gained since the previous poll, so it never goes down when a statement enters or
+leaves the top N. With `query_text: true` each series also has a
+normalised, truncated `query` label.
+
+"#,
+    metrics: &[
+        Metric {
+            name: "pgmig_statements_available",
+            kind: Kind::Gauge,
+            labels: &["target"],
+            help: Some(
+                r#"1 when pg_stat_statements is installed in the target's database and readable, else 0."#,
+            ),
+            source: r#"1 when pg_stat_statements is installed (and loaded) in the target's database, else 0"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_calls_total",
+            kind: Kind::Counter,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Calls of each top statement, from pg_stat_statements.calls; queryid="other" sums the rest."#,
+            ),
+            source: r#"pg_stat_statements.calls"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_exec_seconds_total",
+            kind: Kind::Counter,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Total execution time of each top statement, from pg_stat_statements.total_exec_time; queryid="other" sums the rest."#,
+            ),
+            source: r#"pg_stat_statements.total_exec_time"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_mean_exec_seconds",
+            kind: Kind::Gauge,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Mean execution time of each top statement, from pg_stat_statements.mean_exec_time."#,
+            ),
+            source: r#"pg_stat_statements.mean_exec_time (top statements only)"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+        Metric {
+            name: "pgmig_statement_rows_total",
+            kind: Kind::Counter,
+            labels: &["target", "queryid", "datname", "usename"],
+            help: Some(
+                r#"Rows returned or affected by each top statement, from pg_stat_statements.rows; queryid="other" sums the rest."#,
+            ),
+            source: r#"pg_stat_statements.rows"#,
+            collector: "statements",
+            min_pg: Some(13),
+        },
+    ],
+    outro: r#"
+"#,
+};

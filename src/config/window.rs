@@ -16,15 +16,23 @@ pub const MIGRATION_LOCK: &str = "migration_lock";
 pub const FRAMEWORK_DIRTY: &str = "framework_dirty";
 /// A backfill's ratio or a batch job's done count moved since the last tick.
 pub const BACKFILL: &str = "backfill";
+/// A backend runs a statement of a migration of the `migrations` section.
+pub const MIGRATION_RUNNING: &str = "migration_running";
 
 /// The sources that open a window automatically, as `window.auto` names them.
-pub const AUTO_SOURCES: &[&str] = &[DDL, MIGRATION_LOCK, FRAMEWORK_DIRTY, BACKFILL];
+pub const AUTO_SOURCES: &[&str] = &[
+    DDL,
+    MIGRATION_LOCK,
+    FRAMEWORK_DIRTY,
+    BACKFILL,
+    MIGRATION_RUNNING,
+];
 
 /// The `window` section of the config file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WindowConfig {
-    /// Which automatic sources open a window (`ddl`, `migration_lock`, `framework_dirty`, `backfill`).
+    /// Which automatic sources open a window (`ddl`, `migration_lock`, `framework_dirty`, `backfill`, `migration_running`).
     #[serde(default = "default_auto")]
     pub auto: Vec<String>,
     /// How long a window stays open after its last automatic source cleared.

@@ -155,6 +155,27 @@ fn plan_file(f: tools::Found, set: &mut context::SetState) -> Result<Migration, 
     })
 }
 
+/// Like [`plan_paths`], but a file that cannot be parsed does not stop the
+/// others: the exporter plans what it can and reports each failing file.
+/// Discovery errors (a file off the tool's convention, an oversize file, a
+/// missing directory) still fail the whole set: they say the path or the
+/// tool is wrong, not one file.
+pub fn plan_each(paths: &[PathBuf], opts: &PlanOptions) -> (Vec<Migration>, Vec<PlanError>) {
+    let found = match tools::discover(paths, opts) {
+        Ok(f) => f,
+        Err(e) => return (Vec::new(), vec![e]),
+    };
+    let mut set = context::SetState::default();
+    let (mut out, mut errors) = (Vec::with_capacity(found.len()), Vec::new());
+    for f in found {
+        match plan_file(f, &mut set) {
+            Ok(m) => out.push(m),
+            Err(e) => errors.push(e),
+        }
+    }
+    (out, errors)
+}
+
 /// Whether any statement of any migration has a hazard (exit status 1).
 pub fn has_hazards(ms: &[Migration]) -> bool {
     ms.iter()
@@ -171,6 +192,29 @@ pub fn fingerprint(query: &str) -> Result<String, String> {
             pg_query::Error::Parse(m) => m,
             other => other.to_string(),
         })
+}
+
+/// The fingerprints of each statement of a query text as
+/// `pg_stat_activity.query` shows it: one for a single statement, several
+/// when a tool sent a whole file at once. Text cut off at
+/// `track_activity_query_size` loses its last, incomplete statement.
+/// Empty when nothing in it parses.
+pub fn statement_fingerprints(query: &str) -> Vec<String> {
+    let parts: Vec<&str> = match pg_query::split_with_parser(query) {
+        Ok(p) => p,
+        Err(_) => match pg_query::split_with_scanner(query) {
+            Ok(mut p) => {
+                p.pop();
+                p
+            }
+            Err(_) => return Vec::new(),
+        },
+    };
+    parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .filter_map(|p| fingerprint(p).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -191,5 +235,19 @@ mod tests {
             fingerprint("UPDATE users SET email = 'x' WHERE id BETWEEN 1 AND 1000").unwrap();
         assert_ne!(planned, other);
         assert!(fingerprint("UPDATE users SET").is_err());
+    }
+
+    #[test]
+    fn a_whole_file_sent_at_once_gives_one_fingerprint_per_statement() {
+        let one = fingerprint("CREATE TABLE a (id int)").unwrap();
+        let two = fingerprint("ALTER TABLE a ADD COLUMN b int").unwrap();
+        let fps =
+            statement_fingerprints("CREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN b int;");
+        assert_eq!(fps, vec![one.clone(), two]);
+        // Cut off inside the second statement: the first still matches.
+        assert_eq!(
+            statement_fingerprints("CREATE TABLE a (id int);\nALTER TABLE a ADD COLU"),
+            vec![one]
+        );
     }
 }

@@ -434,6 +434,11 @@ impl Exporter {
         http_get(self.addr, path, &[])
     }
 
+    /// The exporter's process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn metrics(&self) -> Metrics {
         let r = self.get("/metrics");
         assert_eq!(r.status, 200, "{}", r.text());

@@ -22,6 +22,7 @@ CREATE TABLE _prisma_migrations (
 INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count)
 VALUES ('a1', 'c1', now(), '20251101_init', 1), ('a2', 'c2', NULL, '20251102_half', 0);
 CREATE TABLE app_events (id serial PRIMARY KEY, op text, outcome text, code text, ms numeric);
+CREATE FUNCTION scenario_touch() RETURNS void LANGUAGE plpgsql AS $$ BEGIN LOCK TABLE heartbeat IN ROW EXCLUSIVE MODE; END $$;
 INSERT INTO heartbeat SELECT g, 0 FROM generate_series(1, 100) g;
 ANALYZE orders;
 ";
@@ -36,11 +37,32 @@ pub const FAST_COLLECTORS: &str = "collectors:
   functions: {interval: 1s}
   expected_objects: {interval: 1s}
   frameworks: {interval: 1s}
+  migrations: {interval: 1s}
 ";
+
+/// The scenario's golang-migrate files: one running and waiting for its
+/// lock, one running with a lock its plan does not name (inside a
+/// function), one pending with a hazard, one that does not parse.
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "000001_notes.up.sql",
+        "ALTER TABLE orders ADD COLUMN note text;\n",
+    ),
+    ("000002_touch.up.sql", "SELECT scenario_touch();\n"),
+    (
+        "000003_idx.up.sql",
+        "CREATE INDEX orders_total_idx ON orders (total);\n",
+    ),
+    ("000004_broken.up.sql", "ALTER TABLE orders ADD;\n"),
+];
 
 /// The scenario's config, after `FAST_COLLECTORS`.
 pub const CONFIG: &str = "expected_error_codes:
   import: [42P10]
+thresholds:
+  response_seconds: 0.5
+  operations:
+    import: {error_ratio: 0.25, success_ratio: 0.5, success_ratio_for: 10m}
 app_collectors:
   - name: events
     interval: 1s
@@ -86,6 +108,15 @@ pub fn start_exporter(pg: &PgCluster, db: &str) -> Exporter {
     let log = format!(
         "server_log:\n  follow:\n    - directory: {}\n      format: csvlog\n  migrations:\n    - name: m1\n      expected_codes: [23505]\n      forbidden_codes: [42P10]\n",
         pg.dir.join("data/log").display()
+    );
+    let migrations = dir.join("migrations");
+    std::fs::create_dir_all(&migrations).unwrap();
+    for (f, text) in MIGRATIONS {
+        std::fs::write(migrations.join(f), text).unwrap();
+    }
+    let log = format!(
+        "{log}migrations:\n  - {{path: {}, tool: golang-migrate}}\n",
+        migrations.display()
     );
     std::fs::write(&cfg, format!("{FAST_COLLECTORS}{CONFIG}{log}")).unwrap();
     Exporter::start(
@@ -139,6 +170,13 @@ pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl 
     .await;
     wait_until_lock_wait(pg, db, build_pid).await;
     let (_, alter) = spawn_blocked(pg, db, "ALTER TABLE orders ADD COLUMN note text").await;
+    // A migration statement holding a lock its plan cannot see (in a function).
+    let toucher = pg.connect(db).await;
+    toucher.batch_execute("BEGIN").await.unwrap();
+    toucher
+        .batch_execute("SELECT scenario_touch()")
+        .await
+        .unwrap();
     let b = build_pid.to_string();
     let text = exporter.wait_for(
         "every kind of series at once",
@@ -171,6 +209,10 @@ pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl 
                     "pgmig_app_job_eta_seconds",
                     "pgmig_migration_dirty",
                     "pgmig_server_errors_total",
+                    "pgmig_migration_running_statement",
+                    "pgmig_migration_lock_beyond_plan",
+                    "pgmig_migration_planned_hazard",
+                    "pgmig_migration_file_parse_error",
                 ]
                 .iter()
                 .all(|n| !m.find(n, &[]).is_empty());
@@ -178,6 +220,7 @@ pub async fn play(pg: &PgCluster, db: &str, exporter: &Exporter, mut keep: impl 
         },
     );
     keep(text);
+    toucher.batch_execute("COMMIT").await.unwrap();
     holder.batch_execute("COMMIT").await.unwrap();
     // The build and the ALTER may end in a deadlock (the build waits for the
     // ALTER's transaction, the ALTER for the build's lock): either outcome is fine here.

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY accounts_tier_idx;

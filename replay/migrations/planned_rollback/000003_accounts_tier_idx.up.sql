@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY accounts_tier_idx ON accounts (tier);
