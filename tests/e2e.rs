@@ -284,9 +284,12 @@ async fn failing_migration_pages_dashboards_show_data_and_the_rollback_resolves(
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        // The rule files are alerts/pgmig-*.yml, as deploy/prometheus loads
+        // them; alerts/ also holds the Alertmanager config and the rules'
+        // generator config (config.yml), which are not rule files.
         .filter(|p| {
-            p.extension().is_some_and(|x| x == "yml")
-                && p.file_name().unwrap() != "alertmanager.yml"
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with("pgmig-") && name.ends_with(".yml")
         })
         .collect();
     let rule_list: Vec<String> = rules
