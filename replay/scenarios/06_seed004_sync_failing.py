@@ -1,4 +1,4 @@
-"""Seed 002, failing: a cleanup job dropped the future partitions and half of
+"""Seed 004, failing: a cleanup job dropped the future partitions and half of
 the syncs fail. The missing future partition is a schedule/watch matter, the
 failing syncs are rollback_if_persists; nothing is roll back now."""
 from common import SYNC_FAILING, SYNC_OK, seed

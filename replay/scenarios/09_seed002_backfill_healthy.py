@@ -1,4 +1,4 @@
-"""Seed 004 (OmniOps organization_id backfill), healthy: every row
+"""Seed 002 (OmniOps organization_id backfill), healthy: every row
 backfilled, the dead customer_id column dropped. No page."""
 from common import seed
 

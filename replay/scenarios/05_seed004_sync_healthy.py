@@ -1,4 +1,4 @@
-"""Seed 002 (Mantis sync tables), healthy: partitions three months ahead, the
+"""Seed 004 (Mantis sync tables), healthy: partitions three months ahead, the
 sync completes. No page."""
 from common import SYNC_OK, seed
 

@@ -1,4 +1,4 @@
-"""Seed 004, failing: the backfill stopped part-way (conversations without
+"""Seed 002, failing: the backfill stopped part-way (conversations without
 organization_id) and the dead column was not dropped. Roll back now
 (integrity)."""
 from common import seed
