@@ -208,31 +208,9 @@ async fn queue_forming_after_quiet_polls_is_named_and_quiet_polls_skip_pg_locks(
         .batch_execute("CREATE EXTENSION pg_stat_statements; CREATE TABLE orders (id int)")
         .await
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("pgmig-gate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("cfg.yml");
     // The locks collector alone, so that pg_locks reads are its own.
-    std::fs::write(
-        &cfg,
-        "collectors:\n".to_string()
-            + &[
-                "activity",
-                "probe",
-                "progress",
-                "database",
-                "statements",
-                "indexes",
-                "tables",
-                "functions",
-                "expected_objects",
-                "frameworks",
-            ]
-            .map(|c| format!("  {c}: {{enabled: false}}\n"))
-            .concat(),
-    )
-    .unwrap();
     let exporter = Exporter::start(
-        &["--config.file", cfg.to_str().unwrap()],
+        &["--collector.disable-defaults", "--collector.locks"],
         &[
             ("PGMIG_DATABASE_URL", &pg.url(&db)),
             ("PGMIG_TARGET_NAME", "app"),
@@ -329,5 +307,4 @@ async fn queue_forming_after_quiet_polls_is_named_and_quiet_polls_skip_pg_locks(
     exporter.wait_for("nobody blocked any more", Duration::from_secs(30), |m| {
         (m.get("pgmig_blocked_backends", &[("target", "app")]) == Some(0.0)).then_some(())
     });
-    let _ = std::fs::remove_dir_all(&dir);
 }
